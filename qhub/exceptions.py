@@ -1,0 +1,81 @@
+"""qhub's exception hierarchy.
+
+Every error qhub raises on purpose derives from :class:`QHubError`, so callers can catch one
+type, and the CLI turns any of them into a single line on stderr with a non-zero exit.
+"""
+
+from __future__ import annotations
+
+
+class QHubError(Exception):
+    """Root of every error qhub raises on purpose."""
+
+
+class ConfigError(QHubError, ValueError):
+    """A configuration value is missing, malformed or out of range.
+
+    The message names the setting, where the value came from and what is allowed.
+    """
+
+
+class UsageError(QHubError):
+    """A command-line invocation is malformed (the CLI exits with status 2)."""
+
+
+class DependencyMissingError(QHubError, ImportError):
+    """An optional dependency needed by the requested feature is not installed."""
+
+
+class CacheError(QHubError):
+    """A cache operation failed and the manager was configured not to fall back."""
+
+
+class CacheBackendError(CacheError):
+    """A cache backend could not be reached or answered with an error."""
+
+
+class SerializationError(CacheError):
+    """A value could not be encoded, or stored bytes could not be decoded safely."""
+
+
+class UnsafePayloadError(SerializationError):
+    """Stored bytes ask for an unsafe codec (pickle) that was not allowed or not signed."""
+
+
+class LockTimeoutError(CacheError):
+    """A dogpile lock could not be acquired before its timeout."""
+
+
+class APIClientError(QHubError):
+    """An HTTP request made through :class:`qhub.BaseAPIClient` failed."""
+
+
+class ResponseValidationError(APIClientError, AssertionError):
+    """A response did not match its JSON Schema or field expectations.
+
+    It is also an :class:`AssertionError`, so behave reports it as a step *failure*.
+    """
+
+
+class DataError(QHubError):
+    """Test-data generation failed."""
+
+
+class TemplateError(DataError):
+    """A test-data template file is malformed; the message names file, line and field."""
+
+
+class ProfilerError(QHubError):
+    """The profiler or its run history could not do what was asked."""
+
+
+class PerformanceRegression(ProfilerError):
+    """A performance check found a regression or a budget violation."""
+
+
+class HistoryCorruptError(ProfilerError):
+    """The run-history database was unreadable; it has been moved aside."""
+
+
+class AuditError(QHubError):
+    """``qhub audit`` could not run (bad paths or options, not findings in user code)."""

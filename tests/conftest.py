@@ -1,0 +1,136 @@
+"""Shared fixtures: real services on free loopback ports, and real behave runs.
+
+Services are started by the tests themselves (never mocked) so a test can stop them.
+"""
+
+from __future__ import annotations
+
+import os
+import shutil
+import socket
+import subprocess
+import sys
+import time
+from collections.abc import Callable, Iterator
+from dataclasses import dataclass
+from pathlib import Path
+
+import pytest
+
+REPO_ROOT = Path(__file__).resolve().parent.parent
+
+
+def free_port() -> int:
+    """A TCP port on 127.0.0.1 that nothing listens on right now."""
+    with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as s:
+        s.bind(("127.0.0.1", 0))
+        return int(s.getsockname()[1])
+
+
+@dataclass
+class RedisServer:
+    """A redis-server process owned by one test, on its own port."""
+
+    port: int
+    workdir: Path
+    process: subprocess.Popen[bytes] | None = None
+
+    @property
+    def url(self) -> str:
+        return f"redis://127.0.0.1:{self.port}/0"
+
+    def start(self) -> None:
+        binary = shutil.which("redis-server")
+        if binary is None:
+            pytest.fail("redis-server is not installed (apt-get install redis-server)")
+        self.process = subprocess.Popen(
+            [
+                binary, "--port", str(self.port), "--bind", "127.0.0.1",
+                "--save", "", "--appendonly", "no", "--dir", str(self.workdir),
+                "--daemonize", "no", "--loglevel", "warning",
+            ],
+            stdout=subprocess.DEVNULL,
+            stderr=subprocess.DEVNULL,
+        )
+        deadline = time.monotonic() + 10
+        while time.monotonic() < deadline:
+            try:
+                with socket.create_connection(("127.0.0.1", self.port), timeout=0.2) as s:
+                    s.sendall(b"PING\r\n")
+                    if s.recv(16).startswith(b"+PONG"):
+                        return
+            except OSError:
+                time.sleep(0.02)
+        self.stop()
+        pytest.fail(f"redis-server did not answer on port {self.port} within 10 s")
+
+    def stop(self) -> None:
+        """Kill the server at once (SIGKILL), as a crash would."""
+        if self.process is not None:
+            self.process.kill()
+            self.process.wait(timeout=10)
+            self.process = None
+
+    def restart(self) -> None:
+        self.stop()
+        self.start()
+
+
+@pytest.fixture
+def redis_server(tmp_path: Path) -> Iterator[RedisServer]:
+    """A fresh, empty redis-server for this test only."""
+    server = RedisServer(port=free_port(), workdir=tmp_path)
+    server.start()
+    try:
+        yield server
+    finally:
+        server.stop()
+
+
+@dataclass
+class BehaveResult:
+    """Outcome of one real ``behave`` subprocess run."""
+
+    returncode: int
+    stdout: str
+    stderr: str
+    wall_s: float
+
+    @property
+    def output(self) -> str:
+        return self.stdout + self.stderr
+
+
+def run_behave(
+    project: Path,
+    *args: str,
+    env: dict[str, str] | None = None,
+    timeout: float = 240,
+) -> BehaveResult:
+    """Run real behave in ``project`` (a folder with features/, steps/, environment.py)."""
+    full_env = {k: v for k, v in os.environ.items() if not k.startswith(("QHUB_", "REDIS_"))}
+    full_env.update({"PYTHONDONTWRITEBYTECODE": "1", "NO_COLOR": "1"})
+    full_env.update(env or {})
+    started = time.perf_counter()
+    proc = subprocess.run(
+        [sys.executable, "-m", "behave", "--no-color", *args],
+        cwd=project,
+        env=full_env,
+        capture_output=True,
+        text=True,
+        timeout=timeout,
+        check=False,
+    )
+    return BehaveResult(proc.returncode, proc.stdout, proc.stderr, time.perf_counter() - started)
+
+
+@pytest.fixture
+def behave_run() -> Callable[..., BehaveResult]:
+    """:func:`run_behave`: ``behave_run(project_dir, "-D", "qhub.x=y", env={...})``."""
+    return run_behave
+
+
+@pytest.fixture
+def port_factory() -> Callable[[], int]:
+    """:func:`free_port`, for tests that start their own servers."""
+    return free_port
