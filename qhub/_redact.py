@@ -17,7 +17,9 @@ _SECRET_NAME = re.compile(
     r"(authorization|cookie|token|password|passwd|secret|api[-_]?key|session|credential)",
     re.IGNORECASE,
 )
-_URL_USERINFO = re.compile(r"(?P<scheme>[a-z][a-z0-9+.-]*://)(?P<user>[^:/@\s]*):(?P<pw>[^@/\s]*)@", re.I)
+_URL_USERINFO = re.compile(
+    r"(?P<scheme>[a-z][a-z0-9+.-]*://)(?P<user>[^:/@\s]*):(?P<pw>[^@/\s]*)@", re.I
+)
 _TEXT_PAIR = re.compile(
     r"(?P<name>[A-Za-z0-9_-]*(?:authorization|token|password|passwd|secret|api[-_]?key|cookie)"
     r"[A-Za-z0-9_-]*)(?P<sep>\"?\s*[:=]\s*\"?)(?P<value>(?:Bearer\s+|Basic\s+)?[^\s\"&,;]+)",
@@ -49,6 +51,6 @@ def redact_url(url: str) -> str:
 
 
 def redact_text(text: str) -> str:
-    """Free text (log lines, error messages) with ``name=value`` secrets and URL passwords hidden."""
+    """Free text (log lines, errors) with ``name=value`` secrets and URL passwords hidden."""
     text = _URL_USERINFO.sub(lambda m: f"{m['scheme']}{m['user']}:{REDACTED}@", text)
     return _TEXT_PAIR.sub(lambda m: f"{m['name']}{m['sep']}{REDACTED}", text)

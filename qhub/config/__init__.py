@@ -24,7 +24,14 @@ from qhub.config.schema import (
     RedisSettings,
     ReportSettings,
 )
-from qhub.config.sources import CONFIG_FILES, Entry, read_env, read_file, read_overrides, read_userdata
+from qhub.config.sources import (
+    CONFIG_FILES,
+    Entry,
+    read_env,
+    read_file,
+    read_overrides,
+    read_userdata,
+)
 from qhub.exceptions import ConfigError
 
 __all__ = [
@@ -145,7 +152,9 @@ def load_config(
         path = Path(explicit)
         path = path if path.is_absolute() else base / path
         if not path.is_file():
-            raise ConfigError(f"config file {path} (from QHUB_CONFIG or config_file) does not exist")
+            raise ConfigError(
+                f"config file {path} (from QHUB_CONFIG or config_file) does not exist"
+            )
         files.append(path)
     else:
         for name in CONFIG_FILES:

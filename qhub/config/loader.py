@@ -118,7 +118,9 @@ def _coerce(value: Any, tp: Any, from_text: bool) -> Any:
     origin = typing.get_origin(tp)
     if origin in (Union, types.UnionType):
         args = [a for a in typing.get_args(tp) if a is not type(None)]
-        if value is None or (from_text and isinstance(value, str) and value.strip().lower() in _NONE):
+        if value is None or (
+            from_text and isinstance(value, str) and value.strip().lower() in _NONE
+        ):
             return None
         return _coerce(value, args[0], from_text)
     if origin is list:
@@ -171,9 +173,7 @@ def _validate(entry: Entry, cls: type, name: str) -> Any:
         ) from None
     meta = f.metadata
     if meta.get("choices") and value not in meta["choices"]:
-        raise ConfigError(
-            f"{entry.key}={shown} (from {entry.origin}): must be {_describe(tp, f)}"
-        )
+        raise ConfigError(f"{entry.key}={shown} (from {entry.origin}): must be {_describe(tp, f)}")
     if isinstance(value, (int, float)) and not isinstance(value, bool):
         lo, hi = meta.get("min"), meta.get("max")
         if (lo is not None and value < lo) or (hi is not None and value > hi):

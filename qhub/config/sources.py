@@ -61,9 +61,7 @@ def _origin(path: Path, text: str, keypath: list[str]) -> str:
     return f"{path.name}:{line}" if line else path.name
 
 
-def _flatten(
-    data: Mapping[str, Any], path: Path, text: str, prefix: list[str]
-) -> Iterator[Entry]:
+def _flatten(data: Mapping[str, Any], path: Path, text: str, prefix: list[str]) -> Iterator[Entry]:
     """Turn a nested settings mapping into entries, keeping dict-valued settings whole."""
     for top, value in data.items():
         where = [*prefix, str(top)]
@@ -93,7 +91,9 @@ def _seed_layout(
     for group, values in data.items():
         mapping = SEED_JSON_LAYOUT.get(str(group))
         if mapping is None or not isinstance(values, Mapping):
-            yield Entry(f"performance.{group}", values, _origin(path, text, [*prefix, group]), False)
+            yield Entry(
+                f"performance.{group}", values, _origin(path, text, [*prefix, group]), False
+            )
             continue
         for key, value in values.items():
             origin = _origin(path, text, [*prefix, str(group), str(key)])
@@ -128,7 +128,9 @@ def _load_yaml(path: Path, text: str) -> Mapping[str, Any]:
     if data is None:
         return {}
     if not isinstance(data, Mapping):
-        raise ConfigError(f"{path.name}:1: must be a mapping of sections, got {type(data).__name__}")
+        raise ConfigError(
+            f"{path.name}:1: must be a mapping of sections, got {type(data).__name__}"
+        )
     return data
 
 
@@ -138,7 +140,9 @@ def _load_json(path: Path, text: str) -> Mapping[str, Any]:
     except json.JSONDecodeError as exc:
         raise ConfigError(f"{path.name}:{exc.lineno}: not valid JSON: {exc.msg}") from None
     if not isinstance(data, Mapping):
-        raise ConfigError(f"{path.name}:1: must be an object of sections, got {type(data).__name__}")
+        raise ConfigError(
+            f"{path.name}:1: must be an object of sections, got {type(data).__name__}"
+        )
     return data
 
 
@@ -163,15 +167,15 @@ def read_file(path: Path) -> list[Entry]:
 
 
 def _env_key(rest: str) -> str | None:
-    """``CACHE_BACKEND`` -> ``cache.backend``; ``APIS_BILLING_BASE_URL`` -> ``apis.billing.base_url``."""
+    """``CACHE_BACKEND`` -> ``cache.backend``; ``APIS_X_BASE_URL`` -> ``apis.x.base_url``."""
     lowered = rest.lower()
-    for section, cls in SECTIONS.items():
+    for section in SECTIONS:
         head = section + "_"
         if lowered.startswith(head):
-            return f"{section}.{lowered[len(head):]}"
+            return f"{section}.{lowered[len(head) :]}"
     head = NAMED_API_SECTION + "_"
     if lowered.startswith(head):
-        remainder = lowered[len(head):]
+        remainder = lowered[len(head) :]
         for f in sorted(fields(ApiSettings), key=lambda f: -len(f.name)):
             tail = "_" + f.name
             if remainder.endswith(tail) and len(remainder) > len(tail):
@@ -186,13 +190,15 @@ def read_env(environ: Mapping[str, str]) -> tuple[list[Entry], list[str]]:
     """
     entries: list[Entry] = []
     warnings: list[str] = []
-    for name, target in LEGACY_ENV.items():
+    for name, legacy_target in LEGACY_ENV.items():
         if name in environ:
-            entries.append(Entry(target, environ[name], f"environment variable {name}", True))
+            entries.append(
+                Entry(legacy_target, environ[name], f"environment variable {name}", True)
+            )
     for name in sorted(environ):
         if not name.startswith("QHUB_") or name in RESERVED_ENV:
             continue
-        rest = name[len("QHUB_"):]
+        rest = name[len("QHUB_") :]
         target = LEGACY_ENV.get(rest) or _env_key(rest)
         if target is None:
             warnings.append(f"environment variable {name} is not a qhub setting (ignored)")
@@ -207,10 +213,8 @@ def read_userdata(userdata: Mapping[str, Any]) -> list[Entry]:
     for name, value in userdata.items():
         if not str(name).startswith("qhub."):
             continue
-        key = str(name)[len("qhub."):]
-        entries.append(
-            Entry(key, value, f"behave userdata -D {name}", isinstance(value, str))
-        )
+        key = str(name)[len("qhub.") :]
+        entries.append(Entry(key, value, f"behave userdata -D {name}", isinstance(value, str)))
     return entries
 
 

@@ -1,0 +1,102 @@
+"""``install(context)``: resolve config, put qhub's tools on the context, wrap the hooks."""
+
+from __future__ import annotations
+
+import atexit
+import functools
+import os
+import sys
+import time
+from collections.abc import Mapping
+from typing import Any
+
+from qhub.behave._hooks import wrap_hooks
+from qhub.behave._loading import step_module_timings
+from qhub.behave.session import QHubSession
+from qhub.exceptions import QHubError
+
+
+def _meta(context: Any, mode: str) -> dict[str, Any]:
+    config = context.config
+    tags = getattr(config, "tags", None)
+    return {
+        "mode": mode,
+        "tags": [str(tags)] if tags else [],
+        "names": list(getattr(config, "name", None) or []),
+        "paths": [str(p) for p in (getattr(config, "paths", None) or [])],
+        "argv": list(sys.argv[1:]),
+        "worker_id": os.environ.get("QHUB_WORKER_ID"),
+        "dry_run": bool(getattr(config, "dry_run", False)),
+    }
+
+
+def _publish(context: Any, session: QHubSession) -> None:
+    context.qhub = session
+    context.api = session.default_api
+    context.cache = session.cache
+    context.data = session.data
+    context.profiler = session.profiler
+
+
+def _close_before_all_on_first_feature(
+    hooks: dict[str, Any], session: QHubSession, started_ns: int
+) -> None:
+    """With install() the user's before_all is already running: it ends when features start."""
+    observer = session.observer
+    inner = hooks.get("before_feature")
+    if observer is None or inner is None:
+        return
+
+    @functools.wraps(inner)
+    def before_feature(context: Any, feature: Any) -> None:
+        hooks["before_feature"] = inner
+        observer.on_hook("before_all", None, started_ns, time.perf_counter_ns(), False)
+        inner(context, feature)
+
+    hooks["before_feature"] = before_feature
+
+
+def install(
+    context: Any,
+    overrides: Mapping[str, Any] | None = None,
+    *,
+    _mode: str = "install",
+    _phases: Mapping[str, int] | None = None,
+) -> QHubSession:
+    """Turn qhub on for this behave run; call it from ``before_all``.
+
+    Puts ``context.qhub``, ``context.api``, ``context.cache``, ``context.data`` and
+    ``context.profiler`` on the context, and wraps the hooks so every step, scenario,
+    feature and hook is timed while the user's own hooks keep running unchanged.
+    ``overrides`` are settings with the highest precedence, e.g.
+    ``{"api.base_url": server.url}``. Calling it again only applies new overrides.
+    """
+    existing = getattr(context, "qhub", None)
+    if isinstance(existing, QHubSession):
+        if overrides:
+            existing.apply_overrides(overrides)
+            _publish(context, existing)
+        return existing
+    started = time.perf_counter_ns()
+    anchor = (time.time_ns(), started)
+    try:
+        session = QHubSession.start(dict(context.config.userdata or {}), overrides)
+    except QHubError as exc:
+        print(f"qhub: error: {exc}", file=sys.stderr)
+        raise
+    _publish(context, session)
+    hooks = context._runner.hooks
+    wrap_hooks(hooks, session.observer, session.close)
+    if _mode == "install":
+        _close_before_all_on_first_feature(hooks, session, started)
+    atexit.register(session.close)
+    if session.observer is not None:
+        phases = dict(_phases or {})
+        phases["qhub_install"] = time.perf_counter_ns() - started
+        session.observer.run_started(
+            clock_anchor=anchor,
+            step_modules=step_module_timings(),
+            phases=phases,
+            meta=_meta(context, _mode),
+        )
+    return session

@@ -1,0 +1,135 @@
+"""Faker behind a counting proxy, so tests can prove a warm run makes zero Faker calls.
+
+Every provider call qhub makes goes through :class:`CountingFaker`; the count is exact
+(per proxy and for the whole process). Faker itself is imported only when data is really
+generated, never on a cache hit.
+"""
+
+from __future__ import annotations
+
+import functools
+import threading
+from collections.abc import Callable
+from typing import Any
+
+_lock = threading.Lock()
+_process_calls = 0
+_process_instances = 0
+
+
+def process_faker_calls() -> int:
+    """Provider calls made through any :class:`CountingFaker` in this process."""
+    return _process_calls
+
+
+def process_faker_instances() -> int:
+    """Faker instances qhub created in this process (zero on a fully warm run)."""
+    return _process_instances
+
+
+@functools.lru_cache(maxsize=1)
+def faker_version() -> str:
+    """Installed Faker version, read from package metadata (does not import Faker)."""
+    from importlib.metadata import PackageNotFoundError, version
+
+    try:
+        return version("faker")
+    except PackageNotFoundError:  # pragma: no cover - faker is a hard dependency
+        return "missing"
+
+
+def new_faker(locale: str) -> Any:
+    """A fresh ``faker.Faker`` for ``locale``; raises DataError for an unknown locale."""
+    global _process_instances
+    from qhub.exceptions import DataError
+
+    try:
+        from faker import Faker
+    except ImportError as exc:  # pragma: no cover - faker is a hard dependency
+        raise DataError("test data needs the 'faker' package (pip install faker)") from exc
+    try:
+        fake = Faker(locale)
+    except AttributeError as exc:
+        raise DataError(f"unknown Faker locale {locale!r}") from exc
+    with _lock:
+        _process_instances += 1
+    return fake
+
+
+class CountingFaker:
+    """Wraps a Faker instance; every provider call through it is counted.
+
+    Wrappers are cached on the proxy after first use, so the overhead is one extra Python
+    call per provider call.
+    """
+
+    def __init__(self, fake: Any) -> None:
+        self._fake = fake
+        self.calls = 0
+
+    @property
+    def faker(self) -> Any:
+        """The wrapped Faker instance (calls made on it directly are not counted)."""
+        return self._fake
+
+    def seed(self, seed: int) -> None:
+        """Seed the wrapped instance (not a provider call, so not counted)."""
+        self._fake.seed_instance(seed)
+
+    def has_provider(self, name: str) -> bool:
+        """Whether ``name`` is a public, callable provider of this locale."""
+        if name.startswith("_") or name in _NOT_PROVIDERS:
+            return False
+        try:
+            return callable(getattr(self._fake, name))
+        except AttributeError:
+            return False
+
+    def provider(self, name: str) -> Callable[..., Any]:
+        """The raw provider method (for signature checks; calling it is not counted)."""
+        method: Callable[..., Any] = getattr(self._fake, name)
+        return method
+
+    def __getattr__(self, name: str) -> Any:
+        if name.startswith("_"):
+            raise AttributeError(name)
+        target = getattr(self._fake, name)
+        if not callable(target):
+            return target
+
+        def counted(*args: Any, **kwargs: Any) -> Any:
+            global _process_calls
+            self.calls += 1
+            with _lock:
+                _process_calls += 1
+            return target(*args, **kwargs)
+
+        object.__setattr__(self, name, counted)
+        return counted
+
+
+_NOT_PROVIDERS = frozenset(
+    {
+        "seed",
+        "seed_instance",
+        "seed_locale",
+        "add_provider",
+        "get_providers",
+        "provider",
+        "set_formatter",
+        "get_formatter",
+        "format",
+        "parse",
+        "set_arguments",
+        "get_arguments",
+        "del_arguments",
+        "unique",
+        "optional",
+        "random",
+        "factories",
+        "weights",
+        "items",
+        "locales",
+    }
+)
+"""Faker attributes that are machinery, not data providers (rejected in templates)."""
