@@ -79,3 +79,25 @@ class HistoryCorruptError(ProfilerError):
 
 class AuditError(QHubError):
     """``qhub audit`` could not run (bad paths or options, not findings in user code)."""
+
+
+class APIConnectionError(APIClientError, ConnectionError):
+    """An HTTP request could not connect, or the server dropped the connection mid-request.
+
+    Raised only after the configured retries are used up; the message names the method,
+    the redacted URL and the cause.
+    """
+
+
+class APITimeoutError(APIClientError, TimeoutError):
+    """An HTTP request timed out connecting or waiting for the response (after retries)."""
+
+
+class APIStatusError(APIClientError):
+    """A JSON helper got an HTTP error status (4xx/5xx); ``status_code`` holds it."""
+
+    status_code: int = 0
+
+
+class SchemaError(APIClientError):
+    """A JSON Schema file is missing, unreadable or not a valid schema."""

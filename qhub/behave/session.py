@@ -91,6 +91,11 @@ class QHubSession:
         for name in cfg.apis:
             self.api(name)
 
+    @property
+    def closed(self) -> bool:
+        """True once :meth:`close` ran (reports flushed, pools and caches closed)."""
+        return self._closed
+
     def api(self, name: str | None = None) -> BaseAPIClient:
         """The pooled client of the default API, or of ``apis.<name>`` (created once)."""
         key = name or "default"

@@ -93,9 +93,11 @@ class CacheBackend(ABC):
 
     def ping(self) -> None:
         """Raise :class:`CacheBackendError` when the store cannot be reached."""
+        return None
 
     def close(self) -> None:
         """Release connections and files."""
+        return None
 
     def add_listener(self, listener: Listener) -> None:
         """Be told about evictions and expirations the backend notices."""

@@ -57,12 +57,17 @@ def _is_plain(value: Any) -> bool:
     if kind is float:
         return math.isfinite(value)
     if kind is dict:
+        if TAG in value:
+            return False
         for k, v in value.items():
-            if type(k) is not str or not _is_plain(v):
+            if type(k) is not str or (type(v) is not str and not _is_plain(v)):
                 return False
-        return TAG not in value
+        return True
     if kind is list:
-        return all(_is_plain(v) for v in value)
+        for v in value:
+            if type(v) is not str and not _is_plain(v):
+                return False
+        return True
     return False
 
 
@@ -201,13 +206,16 @@ class Serializer:
 
     def loads(self, data: bytes) -> Any:
         """The value stored in ``data``; raises :class:`SerializationError` on bad bytes."""
+        if data.startswith(_HEADER_JSON):  # the common case first
+            try:
+                return orjson.loads(data[HEADER_LEN:])
+            except orjson.JSONDecodeError as exc:
+                raise SerializationError(f"stored value is damaged: {exc}") from exc
         if data[:2] != MAGIC or len(data) < HEADER_LEN:
             if data[:1] == b"\x80":
                 raise UnsafePayloadError("refused a raw pickle payload found in the cache")
             raise SerializationError("stored bytes are not a qhub cache value (bad header)")
         codec, compression = data[2], data[3]
-        if codec == CODEC_JSON and compression == COMPRESS_NONE:
-            return self._json(data[HEADER_LEN:])
         if codec == CODEC_PICKLE:
             return self._unpickle(data, compression)
         payload = self._inflate(data[HEADER_LEN:], compression)
@@ -227,7 +235,7 @@ class Serializer:
         payload = data[HEADER_LEN + SIGNATURE_LEN :]
         if not hmac.compare_digest(signature, self._sign(header + payload)):
             raise UnsafePayloadError("refused a pickle value whose HMAC signature does not match")
-        return pickle.loads(self._inflate(payload, compression))  # noqa: S301 - signed above
+        return pickle.loads(self._inflate(payload, compression))  # signature checked above
 
     def _sign(self, data: bytes) -> bytes:
         assert self._secret is not None

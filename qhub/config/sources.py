@@ -7,6 +7,7 @@ happens later, in one place (:mod:`qhub.config.loader`).
 
 from __future__ import annotations
 
+import difflib
 import json
 import re
 import sys
@@ -48,8 +49,11 @@ def _line_of(text: str, path: list[str]) -> int | None:
         if last:
             pattern = rf"(?m)^[ \t]*[\"']?{re.escape(part)}[\"']?[ \t]*[:=]"
         else:
-            pattern = rf"[\[\.\"' \t]{re.escape(part)}[\]\"' \t:.]"
+            pattern = rf"(?m)(?:^|[\[\.\"' \t]){re.escape(part)}(?:[\]\"' \t:.=]|$)"
         match = re.compile(pattern).search(text, pos)
+        if match is None and last:
+            loose = rf"[\"']?{re.escape(part)}[\"']?[ \t]*[:=]"
+            match = re.compile(loose).search(text, pos)
         if match is None:
             return None
         pos = match.start() + 1
@@ -169,10 +173,11 @@ def read_file(path: Path) -> list[Entry]:
 def _env_key(rest: str) -> str | None:
     """``CACHE_BACKEND`` -> ``cache.backend``; ``APIS_X_BASE_URL`` -> ``apis.x.base_url``."""
     lowered = rest.lower()
-    for section in SECTIONS:
+    for section, cls in SECTIONS.items():
         head = section + "_"
         if lowered.startswith(head):
-            return f"{section}.{lowered[len(head) :]}"
+            name = lowered[len(head) :]
+            return f"{section}.{name}" if name in {f.name for f in fields(cls)} else None
     head = NAMED_API_SECTION + "_"
     if lowered.startswith(head):
         remainder = lowered[len(head) :]
@@ -181,6 +186,13 @@ def _env_key(rest: str) -> str | None:
             if remainder.endswith(tail) and len(remainder) > len(tail):
                 return f"{NAMED_API_SECTION}.{remainder[: -len(tail)]}.{f.name}"
     return None
+
+
+def _unknown_env(name: str) -> str:
+    known = [f"QHUB_{s}_{f.name}".upper() for s, cls in SECTIONS.items() for f in fields(cls)]
+    close = difflib.get_close_matches(name, known, n=1, cutoff=0.8)
+    hint = f"; did you mean {close[0]}?" if close else ""
+    return f"environment variable {name} is not a qhub setting (ignored){hint}"
 
 
 def read_env(environ: Mapping[str, str]) -> tuple[list[Entry], list[str]]:
@@ -201,7 +213,7 @@ def read_env(environ: Mapping[str, str]) -> tuple[list[Entry], list[str]]:
         rest = name[len("QHUB_") :]
         target = LEGACY_ENV.get(rest) or _env_key(rest)
         if target is None:
-            warnings.append(f"environment variable {name} is not a qhub setting (ignored)")
+            warnings.append(_unknown_env(name))
             continue
         entries.append(Entry(target, environ[name], f"environment variable {name}", True))
     return entries, warnings

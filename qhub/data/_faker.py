@@ -8,23 +8,28 @@ generated, never on a cache hit.
 from __future__ import annotations
 
 import functools
-import threading
+import itertools
 from collections.abc import Callable
 from typing import Any
 
-_lock = threading.Lock()
-_process_calls = 0
-_process_instances = 0
+# itertools.count: next() is atomic under the GIL and cheap, so counts stay exact with threads
+_process_calls = itertools.count()
+_process_instances = itertools.count()
+
+
+def _value(counter: itertools.count[int]) -> int:
+    """Current value of a counter without advancing it."""
+    return int(counter.__reduce__()[1][0])
 
 
 def process_faker_calls() -> int:
     """Provider calls made through any :class:`CountingFaker` in this process."""
-    return _process_calls
+    return _value(_process_calls)
 
 
 def process_faker_instances() -> int:
     """Faker instances qhub created in this process (zero on a fully warm run)."""
-    return _process_instances
+    return _value(_process_instances)
 
 
 @functools.lru_cache(maxsize=1)
@@ -40,7 +45,6 @@ def faker_version() -> str:
 
 def new_faker(locale: str) -> Any:
     """A fresh ``faker.Faker`` for ``locale``; raises DataError for an unknown locale."""
-    global _process_instances
     from qhub.exceptions import DataError
 
     try:
@@ -51,8 +55,7 @@ def new_faker(locale: str) -> Any:
         fake = Faker(locale)
     except AttributeError as exc:
         raise DataError(f"unknown Faker locale {locale!r}") from exc
-    with _lock:
-        _process_instances += 1
+    next(_process_instances)
     return fake
 
 
@@ -65,7 +68,12 @@ class CountingFaker:
 
     def __init__(self, fake: Any) -> None:
         self._fake = fake
-        self.calls = 0
+        self._calls = itertools.count()
+
+    @property
+    def calls(self) -> int:
+        """Provider calls made through this proxy."""
+        return _value(self._calls)
 
     @property
     def faker(self) -> Any:
@@ -97,11 +105,11 @@ class CountingFaker:
         if not callable(target):
             return target
 
+        mine, everyone = self._calls, _process_calls
+
         def counted(*args: Any, **kwargs: Any) -> Any:
-            global _process_calls
-            self.calls += 1
-            with _lock:
-                _process_calls += 1
+            next(mine)
+            next(everyone)
             return target(*args, **kwargs)
 
         object.__setattr__(self, name, counted)

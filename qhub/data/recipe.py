@@ -11,6 +11,7 @@ from __future__ import annotations
 import hashlib
 import json
 from dataclasses import dataclass, field
+from functools import cached_property
 from typing import Any
 
 from qhub.data._faker import faker_version
@@ -56,12 +57,12 @@ class Recipe:
             "faker": faker_version(),
         }
 
-    @property
+    @cached_property
     def digest(self) -> str:
         """Hex SHA-256 of :meth:`payload`."""
         return stable_hash(self.payload())
 
-    @property
+    @cached_property
     def key(self) -> str:
         """Cache key: readable prefix (for ``invalidate_pattern``) plus the recipe digest."""
         return f"{self.kind}:{self.count}:{self.digest[:32]}"

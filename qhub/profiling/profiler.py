@@ -181,9 +181,7 @@ class PerformanceProfiler:
             return []
         check = RegressionCheck(threshold_percent, self.noise_floor_ms)
         changes = check.compare_all("method", self.samples_ms(), baseline.methods)
-        return [
-            c.as_dict() for c in changes if include_improvements or c.direction == "regression"
-        ]
+        return [c.as_dict() for c in changes if include_improvements or c.direction == "regression"]
 
 
 @contextmanager

@@ -1,0 +1,159 @@
+"""Requests per second of BaseAPIClient next to the plain ways of calling an HTTP API.
+
+Side by side, in one run, over plain HTTP and HTTPS (a trustme certificate) on loopback,
+against the demo API served by a *separate process* (fair on a 2-core machine):
+
+- ``fresh``     a new ``requests.get`` per call (a new TCP + TLS connection every time)
+- ``session``   one plain ``requests.Session``
+- ``client``    ``qhub.BaseAPIClient``
+- ``urllib3``   a bare persistent ``urllib3.HTTPConnectionPool(maxsize=1)`` sending the same
+                headers: the practical limit for Python on this machine
+
+Variants take turns in short time-boxed rounds; the median round is reported.
+Run: ``python bench/api_client.py [--rounds 5] [--seconds 0.5]`` (about a minute).
+"""
+
+from __future__ import annotations
+
+import argparse
+import statistics
+import subprocess
+import sys
+import tempfile
+import time
+from collections.abc import Callable
+from pathlib import Path
+
+import requests
+import trustme
+import urllib3
+
+from qhub.api import BaseAPIClient
+
+PATH = "/health"
+
+
+def start_server(cert: Path | None, key: Path | None) -> tuple[subprocess.Popen[str], str]:
+    """The demo API in its own process; returns the process and its URL."""
+    args = [sys.executable, "-m", "qhub.demo", "--port", "0"]
+    if cert and key:
+        args += ["--cert", str(cert), "--key", str(key)]
+    proc = subprocess.Popen(args, stdout=subprocess.PIPE, text=True)
+    assert proc.stdout is not None
+    url = proc.stdout.readline().strip()
+    if not url.startswith("http"):
+        proc.kill()
+        raise SystemExit(f"demo server did not start: {url!r}")
+    return proc, url
+
+
+def rate(call: Callable[[], object], seconds: float) -> float:
+    """Calls per second over about ``seconds``."""
+    call()
+    n = 0
+    started = time.perf_counter()
+    deadline = started + seconds
+    while True:
+        for _ in range(20):
+            call()
+        n += 20
+        now = time.perf_counter()
+        if now >= deadline:
+            return n / (now - started)
+
+
+def variants(url: str, ca: str | None) -> dict[str, tuple[Callable[[], object], Callable[[], None]]]:
+    """name -> (one call, cleanup)."""
+    verify: bool | str = ca or True
+    target = url + PATH
+    session = requests.Session()
+    session.verify = verify
+    client = BaseAPIClient(url, enable_connection_warmup=False, ca_bundle=ca)
+    scheme, rest = url.split("://")
+    host, port = rest.split(":")
+    headers = dict(session.headers)
+    pool: urllib3.HTTPConnectionPool
+    if scheme == "https":
+        pool = urllib3.HTTPSConnectionPool(
+            host, int(port), maxsize=1, cert_reqs="CERT_REQUIRED", ca_certs=ca
+        )
+    else:
+        pool = urllib3.HTTPConnectionPool(host, int(port), maxsize=1)
+
+    def fresh() -> object:
+        return requests.get(target, verify=verify, timeout=10).content
+
+    def plain_session() -> object:
+        # per call: a REQUESTS_CA_BUNDLE in the environment would override session.verify
+        return session.get(target, verify=verify, timeout=10).content
+
+    def qhub_client() -> object:
+        return client.get(PATH).content
+
+    def bare() -> object:
+        return pool.request("GET", PATH, headers=headers, timeout=10).data
+
+    return {
+        "fresh": (fresh, lambda: None),
+        "session": (plain_session, session.close),
+        "client": (qhub_client, client.close),
+        "urllib3": (bare, pool.close),
+    }
+
+
+def measure(url: str, ca: str | None, rounds: int, seconds: float) -> dict[str, float]:
+    """Median requests/s per variant, variants interleaved round by round."""
+    chosen = variants(url, ca)
+    samples: dict[str, list[float]] = {name: [] for name in chosen}
+    for _ in range(rounds):
+        for name, (call, _close) in chosen.items():
+            # fresh connections are slow: a shorter box keeps the run near a minute
+            samples[name].append(rate(call, seconds / 2 if name == "fresh" else seconds))
+    for _call, close in chosen.values():
+        close()
+    return {name: statistics.median(values) for name, values in samples.items()}
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--rounds", type=int, default=5)
+    parser.add_argument("--seconds", type=float, default=0.6)
+    args = parser.parse_args()
+
+    with tempfile.TemporaryDirectory() as tmp:
+        ca = trustme.CA()
+        cert = ca.issue_cert("127.0.0.1", "localhost")
+        ca_path, cert_path, key_path = Path(tmp, "ca.pem"), Path(tmp, "cert.pem"), Path(tmp, "key.pem")
+        ca.cert_pem.write_to_path(str(ca_path))
+        cert.cert_chain_pems[0].write_to_path(str(cert_path))
+        cert.private_key_pem.write_to_path(str(key_path))
+
+        results: dict[str, dict[str, float]] = {}
+        for label, (c, k, bundle) in {
+            "http": (None, None, None),
+            "https": (cert_path, key_path, str(ca_path)),
+        }.items():
+            proc, url = start_server(c, k)
+            try:
+                results[label] = measure(url, bundle, args.rounds, args.seconds)
+            finally:
+                proc.kill()
+                proc.wait()
+
+    print(f"python {sys.version.split()[0]}, requests {requests.__version__}, "
+          f"urllib3 {urllib3.__version__}; GET {PATH} on 127.0.0.1, server in another process; "
+          f"median of {args.rounds} rounds")
+    print()
+    print("| transport | fresh requests.get | requests.Session | BaseAPIClient | bare urllib3 "
+          "| client / urllib3 | client / fresh | client / Session |")
+    print("|---|---:|---:|---:|---:|---:|---:|---:|")
+    for label, r in results.items():
+        print(
+            f"| {label} | {r['fresh']:.0f}/s | {r['session']:.0f}/s | {r['client']:.0f}/s "
+            f"| {r['urllib3']:.0f}/s | {r['client'] / r['urllib3']:.2f}x "
+            f"| {r['client'] / r['fresh']:.1f}x | {r['client'] / r['session']:.2f}x |"
+        )
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,208 @@
+"""Test-data benchmark: plain Faker vs. qhub cold (miss) vs. qhub warm (memory, disk, Redis).
+
+Prints time per user record for 100 and 10,000 users, measured side by side in one run,
+and the ratios the issue asks for. Starts its own redis-server on a free port (skipped
+when the binary is missing). Takes about a minute.
+
+    python bench/data.py
+"""
+
+from __future__ import annotations
+
+import argparse
+import platform
+import shutil
+import socket
+import statistics
+import subprocess
+import sys
+import tempfile
+import time
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
+from datetime import date, datetime
+from pathlib import Path
+from typing import Any
+
+from qhub.cache import CacheManager, DiskCacheBackend, MemoryCacheBackend, RedisCacheBackend
+from qhub.data import TestData
+
+SEED = 2024
+ROLES = ("customer", "customer", "customer", "editor", "admin")
+
+
+def plain_users(fake: Any, n: int) -> list[dict[str, Any]]:
+    """The same user records qhub makes, with direct Faker calls and no cache."""
+    fake.seed_instance(SEED)
+    seen: dict[str, set[Any]] = {"uuid": set(), "username": set(), "email": set()}
+
+    def unique(field: str, value: Any, i: int) -> Any:
+        while value in seen[field]:
+            value = f"{value}{i}"
+        seen[field].add(value)
+        return value
+
+    out = []
+    for i in range(n):
+        first = fake.first_name()
+        last = fake.last_name()
+        out.append({
+            "id": i + 1,
+            "uuid": unique("uuid", fake.uuid4(), i),
+            "username": unique("username", fake.user_name(), i),
+            "email": unique("email", fake.email(), i),
+            "first_name": first,
+            "last_name": last,
+            "phone": fake.phone_number(),
+            "date_of_birth": fake.date_between_dates(date(1950, 1, 1),
+                                                     date(2005, 12, 31)).isoformat(),
+            "role": fake.random_element(ROLES),
+            "is_active": fake.pybool(),
+            "created_at": fake.date_time_between_dates(datetime(2020, 1, 1),
+                                                       datetime(2025, 12, 31)).isoformat(),
+        })
+    return out
+
+
+def timed(fn: Callable[[], Any]) -> float:
+    began = time.perf_counter()
+    fn()
+    return time.perf_counter() - began
+
+
+def median_of(repeats: int, fn: Callable[[], float]) -> float:
+    return statistics.median(fn() for _ in range(repeats))
+
+
+@contextmanager
+def redis_server() -> Iterator[str | None]:
+    binary = shutil.which("redis-server")
+    if binary is None:
+        yield None
+        return
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        port = s.getsockname()[1]
+    with tempfile.TemporaryDirectory() as workdir:
+        proc = subprocess.Popen(
+            [binary, "--port", str(port), "--bind", "127.0.0.1", "--save", "",
+             "--appendonly", "no", "--dir", workdir],
+            stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL,
+        )
+        try:
+            deadline = time.monotonic() + 10
+            while time.monotonic() < deadline:
+                try:
+                    socket.create_connection(("127.0.0.1", port), timeout=0.2).close()
+                    break
+                except OSError:
+                    time.sleep(0.05)
+            yield f"redis://127.0.0.1:{port}/0"
+        finally:
+            proc.kill()
+            proc.wait()
+
+
+def cold(manager_factory: Callable[[], CacheManager], n: int) -> float:
+    """A miss: fresh cache; Faker already created (its one-off start-up is reported apart)."""
+    manager = manager_factory()
+    data = TestData(manager.namespaced("data"), seed=SEED)
+    data.users(1)  # creates the Faker instance, a different key
+    seconds = timed(lambda: data.users(n))
+    assert data.get_cache_performance_metrics()["misses"] == 2
+    manager.close()
+    return seconds
+
+
+def warm(manager: CacheManager, n: int, repeats: int) -> float:
+    """A hit from a fresh TestData on an already populated cache."""
+    data = TestData(manager.namespaced("data"), seed=SEED)
+    data.users(n)
+
+    def once() -> float:
+        fresh = TestData(manager.namespaced("data"), seed=SEED)
+        seconds = timed(lambda: fresh.users(n))
+        assert fresh.get_cache_performance_metrics()["faker_calls"] == 0
+        return seconds
+
+    return median_of(repeats, once)
+
+
+def measure(n: int, redis_url: str | None, workdir: Path) -> dict[str, float]:
+    from faker import Faker
+
+    fake = Faker("en_US")
+    repeats_slow = 5 if n <= 1000 else 1
+    repeats_fast = 21 if n <= 1000 else 5
+    rows: dict[str, float] = {}
+    plain: list[float] = []
+    cold_mem: list[float] = []
+    cold_disk: list[float] = []
+    for r in range(repeats_slow):  # interleaved, so machine noise hits each path alike
+        plain.append(timed(lambda: plain_users(fake, n)))
+        cold_mem.append(cold(lambda: CacheManager(MemoryCacheBackend()), n))
+        path = workdir / f"cold-{n}-{r}.db"
+        cold_disk.append(cold(lambda path=path: CacheManager(DiskCacheBackend(path)), n))
+    rows["plain Faker"] = statistics.median(plain)
+    rows["qhub cold (miss, memory)"] = statistics.median(cold_mem)
+    rows["qhub cold (miss, disk)"] = statistics.median(cold_disk)
+    memory = CacheManager(MemoryCacheBackend())
+    rows["qhub warm: memory hit"] = warm(memory, n, repeats_fast)
+    disk_path = workdir / f"warm-{n}.db"
+    CacheManager(DiskCacheBackend(disk_path)).close()
+    disk = CacheManager(DiskCacheBackend(disk_path))
+    rows["qhub warm: disk hit"] = warm(disk, n, repeats_fast)
+    disk.close()
+    if redis_url:
+        redis = CacheManager(RedisCacheBackend(url=redis_url))
+        rows["qhub warm: Redis hit"] = warm(redis, n, repeats_fast)
+        redis.close()
+    return {name: seconds / n * 1e6 for name, seconds in rows.items()}
+
+
+def faker_startup() -> float:
+    from faker import Faker
+
+    return timed(lambda: Faker("en_US"))
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--sizes", type=int, nargs="+", default=[100, 10_000])
+    args = parser.parse_args(argv)
+    began = time.perf_counter()
+    results: dict[int, dict[str, float]] = {}
+    with redis_server() as url, tempfile.TemporaryDirectory() as tmp:
+        for n in args.sizes:
+            results[n] = measure(n, url, Path(tmp))
+    print(f"machine: {platform.machine()}, {platform.python_implementation()} "
+          f"{platform.python_version()}, Faker start-up {faker_startup() * 1000:.1f} ms "
+          "(one-off, not included below)")
+    print()
+    header = "| path | " + " | ".join(f"µs/record ({n:,} users)" for n in args.sizes)
+    header += " | " + " | ".join(f"vs plain ({n:,})" for n in args.sizes) + " |"
+    print(header)
+    print("|" + "---|" * (1 + 2 * len(args.sizes)))
+    for name in results[args.sizes[0]]:
+        per = [results[n].get(name, float("nan")) for n in args.sizes]
+        ratios = []
+        for n in args.sizes:
+            plain = results[n]["plain Faker"]
+            value = results[n].get(name, float("nan"))
+            ratios.append(f"{value / plain:.2f}× time" if "cold" in name or name == "plain Faker"
+                          else f"{plain / value:.0f}× faster")
+        print(f"| {name} | " + " | ".join(f"{v:.2f}" for v in per) + " | "
+              + " | ".join(ratios) + " |")
+    print()
+    for n in args.sizes:
+        r = results[n]
+        print(f"{n:>6} users: warm memory hit {r['plain Faker'] / r['qhub warm: memory hit']:.0f}× "
+              f"faster than plain Faker (target ≥ 50×); cold miss "
+              f"{r['qhub cold (miss, memory)'] / r['plain Faker']:.2f}× plain Faker "
+              "(target ≤ 1.1×)")
+    print(f"\ntotal bench time {time.perf_counter() - began:.0f} s")
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

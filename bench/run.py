@@ -1,0 +1,271 @@
+"""Reference suite, end to end: plain vs qhub vs hand-tuned, side by side.
+
+Runs the shared features in ``bench/suite/features`` with each variant's ``steps/`` and
+``environment.py`` (``plain``, ``qhub``, ``ideal``) against the demo pet store API over
+HTTPS (its own process), interleaved, for several rounds. ``qhub`` runs twice per round:
+cold (its disk cache deleted first) and warm (the cache the cold run left). Each timed run
+is a real ``python -m behave`` subprocess; its wall time includes interpreter start-up and
+imports, as a user would see it. Prints medians and the ratios qhub/plain and qhub/ideal.
+
+    python bench/run.py                 # default rounds
+    python bench/run.py --rounds 5
+    python bench/run.py --quick         # smoke: one feature file, one round
+    python bench/run.py --write-docs    # also replace the "suite" section of docs/benchmarks.md
+"""
+
+from __future__ import annotations
+
+import argparse
+import os
+import platform
+import re
+import shutil
+import statistics
+import subprocess
+import sys
+import time
+from dataclasses import dataclass, field
+from pathlib import Path
+
+HERE = Path(__file__).resolve().parent
+sys.path.insert(0, str(HERE))
+
+from _suite_server import SuiteServer  # noqa: E402
+
+SUITE = HERE / "suite"
+WORK = HERE / ".work" / "suite"
+DOCS = HERE.parent / "docs" / "benchmarks.md"
+VARIANTS = ("plain", "qhub", "ideal")
+RUNS = (("plain", ""), ("qhub", "cold"), ("ideal", ""), ("qhub", "warm"))
+"""Timed runs of one round, in the order of the first round (later rounds rotate it)."""
+_DROP_ENV = ("QHUB_", "REDIS_", "REQUESTS_CA_BUNDLE", "CURL_CA_BUNDLE", "BEHAVE_")
+_SUMMARY = re.compile(r"(\d+) scenarios? passed, (\d+) failed(?:, (\d+) error)?")
+
+
+@dataclass
+class Outcome:
+    """One timed behave run."""
+
+    wall_s: float
+    passed: int
+    failed: int
+    returncode: int
+
+
+@dataclass
+class Series:
+    """All timed runs of one variant (and mode)."""
+
+    label: str
+    runs: list[Outcome] = field(default_factory=list)
+
+    @property
+    def median(self) -> float:
+        return statistics.median(r.wall_s for r in self.runs)
+
+    @property
+    def best(self) -> float:
+        return min(r.wall_s for r in self.runs)
+
+    @property
+    def all_passed(self) -> bool:
+        return all(r.returncode == 0 and r.failed == 0 and r.passed > 0 for r in self.runs)
+
+
+def prepare_workdir(variant: str, features: list[str]) -> Path:
+    """``bench/.work/suite/<variant>``: symlinks to the shared features and the variant's code.
+
+    behave takes the folder holding ``steps/`` and ``environment.py`` above the feature
+    path as its base directory, so each variant gets its own folder with the same features.
+    """
+    folder = WORK / variant
+    if folder.exists():
+        shutil.rmtree(folder)
+    (folder / "features").mkdir(parents=True)
+    for name in features:
+        (folder / "features" / name).symlink_to(SUITE / "features" / name)
+    for name in ("steps", "environment.py", "data", "qhub.yaml"):
+        if (SUITE / variant / name).exists():
+            (folder / name).symlink_to(SUITE / variant / name)
+    (folder / "schemas").symlink_to(SUITE / "schemas")
+    return folder
+
+
+def base_env(server: SuiteServer) -> dict[str, str]:
+    env = {k: v for k, v in os.environ.items() if not k.startswith(_DROP_ENV)}
+    env.update({"PETSTORE_URL": server.url, "PETSTORE_CA": str(server.ca_path), "NO_COLOR": "1"})
+    return env
+
+
+def variant_env(variant: str, folder: Path, env: dict[str, str]) -> dict[str, str]:
+    """Per-variant settings: qhub reads its own from ``QHUB_*`` variables."""
+    env = dict(env)
+    if variant == "qhub":
+        env.update({
+            "QHUB_API_BASE_URL": env["PETSTORE_URL"],
+            "QHUB_API_CA_BUNDLE": env["PETSTORE_CA"],
+            "QHUB_CACHE_BACKEND": "disk",
+            "QHUB_CACHE_PATH": str(folder / ".qhub" / "cache.db"),
+            "QHUB_PROFILING_HISTORY_DB": str(folder / ".qhub" / "history.db"),
+            "QHUB_REPORT_DIR": str(folder / "reports"),
+        })
+    elif variant == "ideal":
+        env["PETSTORE_DATA"] = str(folder / "data.json")
+    return env
+
+
+def clear_disk_cache(folder: Path) -> None:
+    """Delete the qhub disk cache (and its SQLite side files) for a cold run."""
+    for path in (folder / ".qhub").glob("cache.db*"):
+        if path.is_dir():
+            shutil.rmtree(path)
+        else:
+            path.unlink()
+
+
+def run_behave(folder: Path, env: dict[str, str], timeout: float) -> Outcome:
+    cmd = [sys.executable, "-m", "behave", "--no-color", "--format", "null", "features"]
+    started = time.perf_counter()
+    proc = subprocess.run(
+        cmd, cwd=folder, env=env, capture_output=True, text=True, timeout=timeout, check=False
+    )
+    wall = time.perf_counter() - started
+    match = _SUMMARY.search(proc.stdout)
+    passed, failed = (int(match[1]), int(match[2]) + int(match[3] or 0)) if match else (0, -1)
+    if proc.returncode != 0 or failed:
+        tail = "\n".join((proc.stdout + proc.stderr).strip().splitlines()[-25:])
+        print(f"  !! {folder.name}: exit {proc.returncode}, {failed} failed\n{tail}")
+    return Outcome(wall, passed, failed, proc.returncode)
+
+
+def make_ideal_data(folder: Path, env: dict[str, str]) -> None:
+    """Pre-compute the ideal variant's data file (not timed)."""
+    subprocess.run(
+        [sys.executable, str(SUITE / "ideal" / "make_data.py"), str(folder / "data.json")],
+        check=True, env=env,
+    )
+
+
+def machine() -> str:
+    cpu = "unknown CPU"
+    try:
+        for line in Path("/proc/cpuinfo").read_text().splitlines():
+            if line.startswith("model name"):
+                cpu = line.split(":", 1)[1].strip()
+                break
+    except OSError:
+        pass
+    return (
+        f"{os.cpu_count()} cores ({cpu}), Python {platform.python_version()}, "
+        f"{platform.system()} {platform.release()}"
+    )
+
+
+def render(series: dict[str, Series], rounds: int, scenarios: int, features: int) -> str:
+    """Markdown: one row per variant, then the ratios against the issue's targets."""
+    lines = [
+        f"Machine: {machine()}; shared with other jobs, so absolute times are noisy.",
+        f"Suite: {scenarios} scenarios in {features} feature files, {rounds} interleaved "
+        "rounds, demo API over HTTPS in its own process; wall time of the whole "
+        "`python -m behave` process.",
+        "",
+        "| variant | median s | best s | runs | scenarios passed/failed |",
+        "|---|---:|---:|---:|---|",
+    ]
+    for s in series.values():
+        if not s.runs:
+            continue
+        counts = sorted({(r.passed, r.failed) for r in s.runs})
+        shown = ", ".join(f"{p}/{f}" if f >= 0 else "did not run" for p, f in counts)
+        lines.append(f"| {s.label} | {s.median:.2f} | {s.best:.2f} | {len(s.runs)} | {shown} |")
+    lines += ["", "| ratio (medians) | measured | target | met |", "|---|---:|---:|---|"]
+    checks = (
+        ("qhub-cold", "plain", 0.33),
+        ("qhub-warm", "plain", 0.20),
+        ("qhub-warm", "ideal", 1.15),
+        ("qhub-cold", "ideal", 1.15),
+    )
+    for top, bottom, target in checks:
+        name = f"{series[top].label} / {series[bottom].label}"
+        if not (series[top].runs and series[bottom].runs):
+            lines.append(f"| {name} | not run | <= {target} | - |")
+        elif not (series[top].all_passed and series[bottom].all_passed):
+            lines.append(f"| {name} | invalid: a run failed | <= {target} | - |")
+        else:
+            value = series[top].median / series[bottom].median
+            met = "yes" if value <= target else "no"
+            lines.append(f"| {name} | {value:.3f} | <= {target} | {met} |")
+    return "\n".join(lines)
+
+
+def write_docs(table: str) -> None:
+    text = DOCS.read_text(encoding="utf-8")
+    start, end = "<!-- section:suite -->", "<!-- /section:suite -->"
+    head, rest = text.split(start, 1)
+    _, tail = rest.split(end, 1)
+    DOCS.write_text(f"{head}{start}\n{table}\n{end}{tail}", encoding="utf-8")
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--rounds", type=int, default=3, help="interleaved rounds (default 3)")
+    parser.add_argument("--quick", action="store_true", help="smoke: one feature, one round")
+    parser.add_argument("--write-docs", action="store_true", help="update docs/benchmarks.md")
+    parser.add_argument("--timeout", type=float, default=300, help="seconds per behave run")
+    parser.add_argument(
+        "--variants", default=",".join(VARIANTS),
+        help="comma-separated subset of plain,qhub,ideal (ratios need all three)",
+    )
+    args = parser.parse_args(argv)
+    all_features = sorted(p.name for p in (SUITE / "features").glob("*.feature"))
+    features = ["pets.feature"] if args.quick else all_features
+    rounds = 1 if args.quick else args.rounds
+    chosen = [v for v in args.variants.split(",") if v]
+    unknown = sorted(set(chosen) - set(VARIANTS))
+    if unknown:
+        parser.error(f"unknown variant(s) {', '.join(unknown)}; choose from {', '.join(VARIANTS)}")
+
+    WORK.mkdir(parents=True, exist_ok=True)
+    with SuiteServer(WORK / "tls") as server:
+        env = base_env(server)
+        folders = {v: prepare_workdir(v, features) for v in chosen}
+        if "ideal" in folders:
+            make_ideal_data(folders["ideal"], env)
+        envs = {v: variant_env(v, folders[v], env) for v in chosen}
+        series = {
+            key: Series(label)
+            for key, label in (
+                ("plain", "plain"), ("qhub-cold", "qhub cold"),
+                ("qhub-warm", "qhub warm"), ("ideal", "ideal"),
+            )
+        }
+        print(f"demo API at {server.url}; {len(features)} feature files, {rounds} rounds")
+        for rnd in range(rounds):
+            shift = rnd % 2
+            order = list(RUNS[shift * 2:]) + list(RUNS[: shift * 2])
+            for variant, mode in order:
+                if variant not in folders:
+                    continue
+                if mode == "cold":
+                    clear_disk_cache(folders[variant])
+                server.reset()
+                outcome = run_behave(folders[variant], envs[variant], args.timeout)
+                key = f"{variant}-{mode}" if mode else variant
+                series[key].runs.append(outcome)
+                print(
+                    f"round {rnd + 1}: {series[key].label:<9} {outcome.wall_s:6.2f} s  "
+                    f"{outcome.passed} passed, {outcome.failed} failed"
+                )
+    scenarios = max((r.passed + max(r.failed, 0) for s in series.values() for r in s.runs), default=0)
+    table = render(series, rounds, scenarios, len(features))
+    print()
+    print(table)
+    if args.write_docs and not args.quick:
+        write_docs(table)
+        print(f"\nwrote the suite section of {DOCS.relative_to(HERE.parent)}")
+    bad = [r for s in series.values() for r in s.runs if r.returncode != 0 or r.failed]
+    return 1 if bad else 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

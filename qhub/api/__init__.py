@@ -1,0 +1,41 @@
+"""Pooled HTTP client for behave steps: connection reuse by default, proven by counters.
+
+``import qhub.api`` is cheap: requests, urllib3 and jsonschema load when a name below is
+first used (PEP 562).
+"""
+
+from __future__ import annotations
+
+import importlib
+from typing import TYPE_CHECKING, Any
+
+_LAZY: dict[str, str] = {
+    "BaseAPIClient": "qhub.api.client",
+    "client_from_settings": "qhub.api.factory",
+    "SchemaStore": "qhub.api.schemas",
+    "TokenBucket": "qhub.api.ratelimit",
+    "endpoint_key": "qhub.api.endpoints",
+}
+
+__all__ = ["BaseAPIClient", "SchemaStore", "TokenBucket", "client_from_settings", "endpoint_key"]
+
+
+def __getattr__(name: str) -> Any:
+    module_name = _LAZY.get(name)
+    if module_name is None:
+        raise AttributeError(f"module 'qhub.api' has no attribute {name!r}")
+    value = getattr(importlib.import_module(module_name), name)
+    globals()[name] = value
+    return value
+
+
+def __dir__() -> list[str]:
+    return sorted(set(globals()) | set(_LAZY))
+
+
+if TYPE_CHECKING:  # pragma: no cover - for type checkers and IDEs only
+    from qhub.api.client import BaseAPIClient
+    from qhub.api.endpoints import endpoint_key
+    from qhub.api.factory import client_from_settings
+    from qhub.api.ratelimit import TokenBucket
+    from qhub.api.schemas import SchemaStore

@@ -1,0 +1,64 @@
+"""Cached, deterministic Faker test data (``context.data``).
+
+Names are re-exported lazily (PEP 562): ``import qhub.data`` imports neither Faker nor
+YAML; they load when data is first generated or a template file is first parsed.
+"""
+
+from __future__ import annotations
+
+import importlib
+from typing import TYPE_CHECKING, Any
+
+_LAZY: dict[str, str] = {
+    "TestData": "qhub.data.testdata",
+    "DatabaseTestDataGenerator": "qhub.data.compat",
+    "TestDataCache": "qhub.data.compat",
+    "generate_cached_users": "qhub.data.compat",
+    "cached_user_data": "qhub.data.compat",
+    "CacheAwareDataReader": "qhub.data.reader",
+    "data_from_config": "qhub.data.factory",
+    "Recipe": "qhub.data.recipe",
+    "TemplateSet": "qhub.data.templates",
+    "process_faker_calls": "qhub.data._faker",
+}
+
+__all__ = [
+    "CacheAwareDataReader",
+    "DatabaseTestDataGenerator",
+    "Recipe",
+    "TemplateSet",
+    "TestData",
+    "TestDataCache",
+    "cached_user_data",
+    "data_from_config",
+    "generate_cached_users",
+    "process_faker_calls",
+]
+
+
+def __getattr__(name: str) -> Any:
+    module_name = _LAZY.get(name)
+    if module_name is None:
+        raise AttributeError(f"module 'qhub.data' has no attribute {name!r}")
+    value = getattr(importlib.import_module(module_name), name)
+    globals()[name] = value
+    return value
+
+
+def __dir__() -> list[str]:
+    return sorted(set(globals()) | set(_LAZY))
+
+
+if TYPE_CHECKING:  # pragma: no cover - for type checkers only
+    from qhub.data._faker import process_faker_calls
+    from qhub.data.compat import (
+        DatabaseTestDataGenerator,
+        TestDataCache,
+        cached_user_data,
+        generate_cached_users,
+    )
+    from qhub.data.factory import data_from_config
+    from qhub.data.reader import CacheAwareDataReader
+    from qhub.data.recipe import Recipe
+    from qhub.data.templates import TemplateSet
+    from qhub.data.testdata import TestData

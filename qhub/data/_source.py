@@ -1,0 +1,98 @@
+"""Read a YAML or JSON template file into plain data plus a line number for every key.
+
+Line numbers let template errors point at ``file:line``. JSON is checked with :mod:`json`
+first (its own error positions), then composed with PyYAML for key positions.
+"""
+
+from __future__ import annotations
+
+import json
+from datetime import date, datetime
+from typing import Any
+
+from qhub.exceptions import TemplateError
+
+Path_ = tuple[str | int, ...]
+"""Position inside a document: keys and list indexes from the root."""
+
+
+class Source:
+    """One parsed template file: its data and where each key sits."""
+
+    def __init__(self, name: str, data: Any, lines: dict[Path_, int]) -> None:
+        self.name = name
+        self.data = data
+        self._lines = lines
+
+    def line(self, path: Path_) -> int:
+        """Line of ``path`` (or of its nearest ancestor that has one); 1 if unknown."""
+        while path:
+            if path in self._lines:
+                return self._lines[path]
+            path = path[:-1]
+        return 1
+
+    def error(self, path: Path_, what: str, problem: str) -> TemplateError:
+        """``TemplateError("file:line: what: problem")`` for the key at ``path``."""
+        return TemplateError(f"{self.name}:{self.line(path)}: {what}: {problem}")
+
+
+def parse(name: str, text: str, *, is_json: bool) -> Source:
+    """Parse ``text`` (the content of file ``name``); raises TemplateError with a line."""
+    import yaml
+
+    if is_json:
+        try:
+            json.loads(text)
+        except json.JSONDecodeError as exc:
+            raise TemplateError(f"{name}:{exc.lineno}: malformed JSON: {exc.msg}") from None
+    loader = yaml.SafeLoader(text)
+    try:
+        node = loader.get_single_node()
+        data = loader.construct_document(node) if node is not None else None
+    except yaml.MarkedYAMLError as exc:
+        mark = exc.problem_mark or exc.context_mark
+        line = mark.line + 1 if mark is not None else 1
+        problem = exc.problem or exc.context or "malformed YAML"
+        raise TemplateError(f"{name}:{line}: malformed YAML: {problem}") from None
+    except yaml.YAMLError as exc:
+        raise TemplateError(f"{name}:1: malformed YAML: {exc}") from None
+    finally:
+        loader.dispose()
+    lines: dict[Path_, int] = {}
+    if node is not None:
+        _collect_lines(node, (), lines)
+    return Source(name, _jsonable(data, name, lines), lines)
+
+
+def _collect_lines(node: Any, path: Path_, out: dict[Path_, int]) -> None:
+    import yaml
+
+    if isinstance(node, yaml.MappingNode):
+        for key_node, value_node in node.value:
+            child = (*path, str(key_node.value))
+            out[child] = key_node.start_mark.line + 1
+            _collect_lines(value_node, child, out)
+    elif isinstance(node, yaml.SequenceNode):
+        for index, item in enumerate(node.value):
+            child = (*path, index)
+            out[child] = item.start_mark.line + 1
+            _collect_lines(item, child, out)
+
+
+def _jsonable(value: Any, name: str, lines: dict[Path_, int], path: Path_ = ()) -> Any:
+    """YAML values as JSON-compatible data: dates become ISO strings; keys become strings."""
+    if isinstance(value, dict):
+        return {str(k): _jsonable(v, name, lines, (*path, str(k))) for k, v in value.items()}
+    if isinstance(value, list):
+        return [_jsonable(v, name, lines, (*path, i)) for i, v in enumerate(value)]
+    if isinstance(value, (datetime, date)):
+        return value.isoformat()
+    if value is None or isinstance(value, (str, int, float, bool)):
+        return value
+    line = Source(name, None, lines).line(path)
+    raise TemplateError(
+        f"{name}:{line}: value of type {type(value).__name__} is not JSON-compatible"
+    )
+
+

@@ -1,0 +1,382 @@
+"""Template files: record shapes built from Faker providers, fixed values and references.
+
+A template file (YAML or JSON) holds ``templates:`` and/or ``datasets:``; see
+``docs/data.md`` for the format. Files are validated completely (unknown providers,
+bad arguments, unknown references, cycles) so a bad file stops the run before any
+scenario, with ``TemplateError("file:line: field 'x': problem")``.
+"""
+
+from __future__ import annotations
+
+import inspect
+import string
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass, field
+from typing import Any
+
+from qhub.data._source import Path_, Source
+from qhub.data.kinds import KIND_FIELDS, KINDS
+from qhub.data.recipe import stable_hash
+from qhub.exceptions import DataError, TemplateError
+
+ProviderLookup = Callable[[str], "Callable[..., Any] | None"]
+"""Provider name -> its method (for signature checks), or None when it does not exist."""
+
+DIRECTIVES: dict[str, frozenset[str]] = {
+    "faker": frozenset({"args", "unique"}),
+    "value": frozenset(),
+    "choice": frozenset(),
+    "sequence": frozenset(),
+    "ref": frozenset({"of"}),
+    "format": frozenset({"unique"}),
+}
+"""Directive key -> the extra options it accepts."""
+
+_TEMPLATE_KEYS = frozenset({"kind", "fields", "description"})
+_DATASET_ENTRY_KEYS = frozenset({"template", "kind", "count", "users", "products", "overrides"})
+DEFAULT_REF_COUNT = 10
+
+
+def validate_file(source: Source, providers: ProviderLookup) -> dict[str, Any]:
+    """Check one parsed file; return ``{"templates": {...}, "datasets": {...}}`` normalized.
+
+    Cross-file checks (does a referenced template exist, cycles) happen in
+    :func:`resolve`, once every file is loaded.
+    """
+    data = source.data
+    if data is None:
+        return {"templates": {}, "datasets": {}}
+    if not isinstance(data, dict):
+        raise source.error((), "file", "top level must be a mapping with 'templates' and/or "
+                           "'datasets'")
+    unknown = sorted(set(data) - {"templates", "datasets"})
+    if unknown:
+        raise source.error((unknown[0],), f"key '{unknown[0]}'",
+                           "unknown top-level key (allowed: templates, datasets)")
+    templates = {
+        name: _template(source, ("templates", name), name, spec, providers)
+        for name, spec in _mapping(source, ("templates",), data.get("templates", {})).items()
+    }
+    datasets = {
+        name: _dataset(source, ("datasets", name), name, spec)
+        for name, spec in _mapping(source, ("datasets",), data.get("datasets", {})).items()
+    }
+    return {"templates": templates, "datasets": datasets}
+
+
+def _mapping(source: Source, path: Path_, value: Any) -> dict[str, Any]:
+    if value is None:
+        return {}
+    if not isinstance(value, dict):
+        raise source.error(path, f"'{'.'.join(map(str, path))}'", "must be a mapping")
+    return value
+
+
+def _template(
+    source: Source, path: Path_, name: str, spec: Any, providers: ProviderLookup
+) -> dict[str, Any]:
+    what = f"template '{name}'"
+    if name in KINDS:
+        raise source.error(path, what, "name clashes with a built-in kind")
+    if not isinstance(spec, dict):
+        raise source.error(path, what, "must be a mapping with 'fields'")
+    unknown = sorted(set(spec) - _TEMPLATE_KEYS)
+    if unknown:
+        raise source.error((*path, unknown[0]), what, f"unknown key '{unknown[0]}' "
+                           f"(allowed: {', '.join(sorted(_TEMPLATE_KEYS))})")
+    kind = spec.get("kind")
+    if kind is not None and not isinstance(kind, str):
+        raise source.error((*path, "kind"), what, "'kind' must be a kind or template name")
+    fields = spec.get("fields")
+    if not isinstance(fields, dict) or not fields:
+        raise source.error((*path, "fields"), what, "'fields' must be a non-empty mapping")
+    # fields a ``format`` may use; unchecked (None) when the base is another template
+    known: set[str] | None = (
+        set(KIND_FIELDS[kind]) if kind in KIND_FIELDS else {"id"} if kind is None else None
+    )
+    normalized = {}
+    for field_name, field_spec in fields.items():
+        fpath = (*path, "fields", field_name)
+        normalized[field_name] = _directive(source, fpath, field_name, field_spec,
+                                            providers=providers, known=known)
+        if known is not None:
+            known.add(field_name)
+    return {
+        "name": name,
+        "kind": kind,
+        "fields": normalized,
+        "file": source.name,
+        "line": source.line(path),
+    }
+
+
+def _directive(
+    source: Source,
+    path: Path_,
+    label: str,
+    spec: Any,
+    *,
+    providers: ProviderLookup,
+    known: set[str] | None,
+) -> dict[str, Any]:
+    what = f"field '{label}'"
+    if not isinstance(spec, dict):
+        return {"value": spec}
+    keys = [k for k in spec if k in DIRECTIVES]
+    if not keys:
+        if not spec:
+            return {"value": {}}
+        return {"object": {
+            k: _directive(source, (*path, k), f"{label}.{k}", v, providers=providers,
+                          known=known)
+            for k, v in spec.items()
+        }}
+    if len(keys) > 1:
+        raise source.error(path, what, f"use one of {', '.join(keys)}, not several")
+    directive = keys[0]
+    extra = sorted(set(spec) - {directive} - DIRECTIVES[directive])
+    if extra:
+        allowed = ", ".join(sorted(DIRECTIVES[directive])) or "none"
+        raise source.error((*path, extra[0]), what,
+                           f"unknown option '{extra[0]}' for '{directive}' (allowed: {allowed})")
+    unique = spec.get("unique", False)
+    if not isinstance(unique, bool):
+        raise source.error((*path, "unique"), what, "'unique' must be true or false")
+    arg = spec[directive]
+    if directive == "value":
+        return {"value": arg}
+    if directive == "faker":
+        return _faker(source, path, what, arg, args=spec.get("args"), unique=unique,
+                      providers=providers)
+    if directive == "choice":
+        if not isinstance(arg, list) or not arg:
+            raise source.error(path, what, "'choice' needs a non-empty list")
+        return {"choice": arg}
+    if directive == "sequence":
+        _check_format(source, path, what, arg, {"n"})
+        return {"sequence": arg}
+    if directive == "format":
+        _check_format(source, path, what, arg, known)
+        return {"format": arg, "unique": unique}
+    return _ref(source, path, what, arg, spec.get("of", DEFAULT_REF_COUNT))
+
+
+def _faker(
+    source: Source,
+    path: Path_,
+    what: str,
+    provider: Any,
+    *,
+    args: Any,
+    unique: bool,
+    providers: ProviderLookup,
+) -> dict[str, Any]:
+    if not isinstance(provider, str) or not provider:
+        raise source.error(path, what, "'faker' needs a provider name")
+    method = providers(provider)
+    if method is None:
+        raise source.error(path, what, f"unknown provider '{provider}'")
+    positional: list[Any] = []
+    keywords: dict[str, Any] = {}
+    if isinstance(args, list):
+        positional = args
+    elif isinstance(args, dict):
+        keywords = args
+    elif args is not None:
+        raise source.error((*path, "args"), what, "'args' must be a list or a mapping")
+    try:
+        inspect.signature(method).bind(*positional, **keywords)
+    except TypeError as exc:
+        raise source.error((*path, "args"), what,
+                           f"bad arguments for provider '{provider}': {exc}") from None
+    except ValueError:  # builtins without a signature: accept and let generation tell
+        pass
+    return {"faker": provider, "args": positional, "kwargs": keywords, "unique": unique}
+
+
+def _check_format(
+    source: Source, path: Path_, what: str, fmt: Any, allowed: set[str] | None
+) -> None:
+    if not isinstance(fmt, str):
+        raise source.error(path, what, "format must be a string")
+    try:
+        names = {f.split(".")[0].split("[")[0]
+                 for _, f, _, _ in string.Formatter().parse(fmt) if f is not None}
+    except ValueError as exc:
+        raise source.error(path, what, f"bad format string: {exc}") from None
+    if allowed is None:
+        return
+    missing = sorted(n for n in names if n not in allowed)
+    if missing:
+        raise source.error(path, what, f"format uses unknown field '{missing[0]}' "
+                           f"(allowed: {', '.join(sorted(allowed)) or 'none'})")
+
+
+def _ref(source: Source, path: Path_, what: str, target: Any, of: Any) -> dict[str, Any]:
+    if not isinstance(target, str) or target.count(".") != 1 or "" in target.split("."):
+        raise source.error(path, what, "'ref' must look like '<kind or template>.<field>'")
+    if isinstance(of, bool) or not isinstance(of, int) or of < 1:
+        raise source.error((*path, "of"), what, "'of' must be a positive integer")
+    kind, field_name = target.split(".")
+    return {"ref": kind, "field": field_name, "of": of}
+
+
+def _dataset(source: Source, path: Path_, name: str, spec: Any) -> dict[str, Any]:
+    what = f"dataset '{name}'"
+    if not isinstance(spec, dict) or not spec:
+        raise source.error(path, what, "must map entry names to {template|kind, count}")
+    entries: dict[str, dict[str, Any]] = {}
+    for entry, entry_spec in spec.items():
+        epath = (*path, entry)
+        ewhat = f"dataset '{name}' entry '{entry}'"
+        if not isinstance(entry_spec, dict):
+            raise source.error(epath, ewhat, "must be a mapping with 'template' or 'kind'")
+        unknown = sorted(set(entry_spec) - _DATASET_ENTRY_KEYS)
+        if unknown:
+            raise source.error((*epath, unknown[0]), ewhat, f"unknown key '{unknown[0]}'")
+        of = entry_spec.get("template", entry_spec.get("kind"))
+        if not isinstance(of, str):
+            raise source.error(epath, ewhat, "needs 'template' or 'kind'")
+        count = entry_spec.get("count", 1)
+        if isinstance(count, bool) or not isinstance(count, int) or count < 1:
+            raise source.error((*epath, "count"), ewhat, "'count' must be a positive integer")
+        overrides = entry_spec.get("overrides", {})
+        if not isinstance(overrides, dict):
+            raise source.error((*epath, "overrides"), ewhat, "'overrides' must be a mapping")
+        related: dict[str, Any] = {}
+        for rel in ("users", "products"):
+            if rel in entry_spec:
+                value = entry_spec[rel]
+                if not (isinstance(value, str) and value in entries) and not (
+                    isinstance(value, int) and not isinstance(value, bool) and value > 0
+                ):
+                    raise source.error((*epath, rel), ewhat,
+                                       f"'{rel}' must be a count or an earlier entry's name")
+                related[rel] = value
+        entries[entry] = {"of": of, "count": count, "overrides": overrides, **related,
+                          "line": source.line(epath)}
+    return {"name": name, "entries": entries, "file": source.name, "line": source.line(path)}
+
+
+@dataclass(frozen=True)
+class Template:
+    """A resolved template: its base kind, field layers (base first) and content hash."""
+
+    name: str
+    base: str | None
+    """Built-in kind the records start from (None: only ``id`` plus the fields)."""
+    layers: tuple[Mapping[str, Any], ...]
+    hash: str
+    refs: tuple[tuple[str, int], ...]
+    """(kind or template, count) of every dataset the fields reference."""
+    file: str
+    line: int
+
+
+@dataclass
+class TemplateSet:
+    """Every template and dataset found in a templates folder, resolved and hashed."""
+
+    templates: dict[str, Template] = field(default_factory=dict)
+    datasets: dict[str, dict[str, Any]] = field(default_factory=dict)
+
+    def template(self, name: str) -> Template:
+        """The template called ``name``; DataError listing known names if there is none."""
+        try:
+            return self.templates[name]
+        except KeyError:
+            known = ", ".join(sorted([*KINDS, *self.templates]))
+            raise DataError(f"unknown kind or template {name!r} (known: {known})") from None
+
+    def dataset(self, name: str) -> dict[str, Any]:
+        """The dataset definition called ``name``."""
+        try:
+            return self.datasets[name]
+        except KeyError:
+            known = ", ".join(sorted(self.datasets)) or "none defined"
+            raise DataError(f"unknown dataset {name!r} (known: {known})") from None
+
+
+def resolve(files: list[dict[str, Any]]) -> TemplateSet:
+    """Join validated files into a :class:`TemplateSet`: names, references, cycles, hashes."""
+    raw: dict[str, dict[str, Any]] = {}
+    datasets: dict[str, dict[str, Any]] = {}
+    for content in files:
+        for name, spec in content["templates"].items():
+            if name in raw:
+                first = raw[name]
+                raise TemplateError(f"{spec['file']}:{spec['line']}: template '{name}': "
+                                    f"already defined at {first['file']}:{first['line']}")
+            raw[name] = spec
+        for name, spec in content["datasets"].items():
+            if name in datasets:
+                first = datasets[name]
+                raise TemplateError(f"{spec['file']}:{spec['line']}: dataset '{name}': "
+                                    f"already defined at {first['file']}:{first['line']}")
+            datasets[name] = spec
+    resolved: dict[str, Template] = {}
+    for name in raw:
+        _resolve_one(name, raw, resolved, ())
+    for spec in datasets.values():
+        for entry, entry_spec in spec["entries"].items():
+            if entry_spec["of"] not in KINDS and entry_spec["of"] not in resolved:
+                raise TemplateError(f"{spec['file']}:{entry_spec['line']}: dataset "
+                                    f"'{spec['name']}' entry '{entry}': unknown kind or "
+                                    f"template '{entry_spec['of']}'")
+    return TemplateSet(resolved, datasets)
+
+
+def _resolve_one(
+    name: str, raw: dict[str, dict[str, Any]], done: dict[str, Template], stack: tuple[str, ...]
+) -> Template:
+    if name in done:
+        return done[name]
+    spec = raw[name]
+    where = f"{spec['file']}:{spec['line']}: template '{name}'"
+    if name in stack:
+        raise TemplateError(f"{where}: circular reference {' -> '.join((*stack, name))}")
+    stack = (*stack, name)
+    deps: dict[str, str] = {}
+    kind = spec["kind"]
+    base: str | None = None
+    layers: tuple[Mapping[str, Any], ...] = ()
+    refs: list[tuple[str, int]] = []
+    if kind is not None:
+        if kind in KINDS:
+            base = kind
+        elif kind in raw:
+            parent = _resolve_one(kind, raw, done, stack)
+            deps[kind] = parent.hash
+            base, layers, refs = parent.base, parent.layers, list(parent.refs)
+        else:
+            raise TemplateError(f"{where}: unknown kind or template '{kind}'")
+    for target, field_name, of in _refs(spec["fields"]):
+        if target in raw:
+            deps[target] = _resolve_one(target, raw, done, stack).hash
+        elif target not in KINDS:
+            raise TemplateError(f"{where}: field '{field_name}': ref to unknown kind or "
+                                f"template '{target}'")
+        if (target, of) not in refs:
+            refs.append((target, of))
+    content = {"kind": kind, "fields": spec["fields"], "deps": deps}
+    template = Template(
+        name=name,
+        base=base,
+        layers=(*layers, spec["fields"]),
+        hash=stable_hash(content),
+        refs=tuple(refs),
+        file=spec["file"],
+        line=spec["line"],
+    )
+    done[name] = template
+    return template
+
+
+def _refs(fields: Mapping[str, Any], prefix: str = "") -> list[tuple[str, str, int]]:
+    found: list[tuple[str, str, int]] = []
+    for name, directive in fields.items():
+        if "ref" in directive:
+            found.append((directive["ref"], prefix + name, directive["of"]))
+        elif "object" in directive:
+            found.extend(_refs(directive["object"], f"{prefix}{name}."))
+    return found

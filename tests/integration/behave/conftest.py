@@ -1,0 +1,103 @@
+"""Builders for throw-away behave projects used by the integration tests."""
+
+from __future__ import annotations
+
+import textwrap
+from collections.abc import Callable
+from pathlib import Path
+
+import pytest
+
+STEPS = '''
+import os
+import time
+
+from behave import given, then, when
+
+
+def mark(name):
+    with open(os.path.join(os.getcwd(), name), "a") as fh:
+        fh.write("x\\n")
+
+
+@given("a step that passes")
+def step_passes(context):
+    mark("ran.marker")
+
+
+@when('it sleeps {seconds:f} seconds')
+def step_sleeps(context, seconds):
+    mark("started.marker")
+    time.sleep(seconds)
+
+
+@then("it fails an assertion")
+def step_fails(context):
+    assert 1 == 2, "one is not two"
+
+
+@then('the setting "{key}" is written down')
+def step_setting(context, key):
+    section, name = key.split(".")
+    value = getattr(getattr(context.qhub.config, section), name)
+    with open("setting.txt", "w") as fh:
+        fh.write(f"{value!r}|{context.qhub.config.origin(key)}")
+'''
+
+FEATURE = '''
+Feature: Sample
+  Scenario: first
+    Given a step that passes
+    Then the setting "report.top" is written down
+
+  @bad
+  Scenario: second
+    Given a step that passes
+'''
+
+
+def make_project(
+    root: Path,
+    env_py: str,
+    *,
+    feature: str = FEATURE,
+    steps: str = STEPS,
+    files: dict[str, str] | None = None,
+) -> Path:
+    """Write features/, steps/ and environment.py (top-level layout) into ``root``."""
+    (root / "features").mkdir(parents=True, exist_ok=True)
+    (root / "steps").mkdir(exist_ok=True)
+    (root / "features" / "sample.feature").write_text(textwrap.dedent(feature))
+    (root / "steps" / "sample_steps.py").write_text(textwrap.dedent(steps))
+    (root / "environment.py").write_text(textwrap.dedent(env_py))
+    for name, text in (files or {}).items():
+        (root / name).write_text(textwrap.dedent(text))
+    return root
+
+
+@pytest.fixture
+def project_factory(tmp_path: Path) -> Callable[..., Path]:
+    """``project_factory(env_py, name=..., feature=..., files=...)`` -> project folder."""
+    counter = iter(range(1000))
+
+    def factory(env_py: str, name: str | None = None, **kwargs: object) -> Path:
+        return make_project(tmp_path / (name or f"p{next(counter)}"), env_py, **kwargs)  # type: ignore[arg-type]
+
+    return factory
+
+
+@pytest.fixture
+def qhub_env() -> Callable[..., dict[str, str]]:
+    """``qhub_env(root, **extra)``: environment keeping qhub's files inside ``root``."""
+    return isolated_env
+
+
+def isolated_env(root: Path, **extra: str) -> dict[str, str]:
+    """Environment keeping every qhub file inside ``root``."""
+    env = {
+        "QHUB_PROFILING_HISTORY_DB": str(root / ".qhub" / "history.db"),
+        "QHUB_CACHE_PATH": str(root / ".qhub" / "cache.db"),
+        "QHUB_REPORT_DIR": str(root / "reports"),
+    }
+    env.update(extra)
+    return env

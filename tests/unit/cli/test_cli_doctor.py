@@ -1,0 +1,88 @@
+"""``qhub doctor`` against real services: the demo API and a redis-server of the test's own."""
+
+from __future__ import annotations
+
+import os
+from pathlib import Path
+
+import pytest
+
+from qhub.cli import main
+from qhub.demo import DemoServer
+
+
+@pytest.fixture
+def project(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
+    monkeypatch.chdir(tmp_path)
+    for name in list(os.environ):
+        if name.startswith(("QHUB_", "REDIS_", "CACHE_", "API_")):
+            monkeypatch.delenv(name)
+    return tmp_path
+
+
+def lines(capsys: pytest.CaptureFixture[str]) -> dict[str, str]:
+    out = capsys.readouterr().out.splitlines()
+    return {line.split()[1]: line for line in out if line.startswith(("OK", "FAIL"))}
+
+
+class TestDoctor:
+    """One line per check; exit 1 when any check fails."""
+
+    def test_all_green_with_live_api(
+        self, project: Path, capsys: pytest.CaptureFixture[str]
+    ) -> None:
+        with DemoServer() as api:
+            (project / "qhub.yaml").write_text(f"api:\n  base_url: {api.url}\n")
+            assert main(["doctor"]) == 0
+        checks = lines(capsys)
+        assert checks["api"].startswith("OK") and "answered 200" in checks["api"]
+        assert checks["config"].startswith("OK") and "qhub.yaml" in checks["config"]
+        assert checks["python"].startswith("OK")
+        assert checks["behave"].startswith("OK")
+        assert (project / ".qhub").is_dir()
+
+    def test_dead_api_fails_with_fix(
+        self, project: Path, capsys: pytest.CaptureFixture[str], port_factory
+    ) -> None:
+        port = port_factory()
+        (project / "qhub.yaml").write_text(
+            f"api:\n  base_url: http://127.0.0.1:{port}\napis:\n  billing:\n"
+            f"    base_url: http://127.0.0.1:{port}/?token=hunter2\n"
+        )
+        assert main(["doctor", "--timeout", "1"]) == 1
+        out = capsys.readouterr().out
+        assert "FAIL api " in out and "fix: start the API or fix api.base_url" in out
+        assert "FAIL apis.billing" in out
+        assert "hunter2" not in out
+
+    @pytest.mark.redis
+    def test_redis_checked_when_configured(
+        self, project: Path, capsys: pytest.CaptureFixture[str], redis_server
+    ) -> None:
+        (project / "qhub.yaml").write_text(
+            f"cache:\n  backend: redis\nredis:\n  url: {redis_server.url}\n"
+        )
+        assert main(["doctor"]) == 0
+        assert "answered PING" in lines(capsys)["redis"]
+        redis_server.stop()
+        assert main(["doctor", "--timeout", "0.5"]) == 1
+        line = lines(capsys)["redis"]
+        assert line.startswith("FAIL") and "fix: start redis-server" in line
+
+    def test_bad_config_stops_later_checks(
+        self, project: Path, capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch
+    ) -> None:
+        monkeypatch.setenv("QHUB_REPORT_TOP", "zero")
+        assert main(["doctor"]) == 1
+        checks = lines(capsys)
+        assert "QHUB_REPORT_TOP" in checks["config"]
+        assert "api" not in checks
+
+    def test_unwritable_folder(
+        self, project: Path, capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch
+    ) -> None:
+        blocker = project / "file"
+        blocker.write_text("not a folder")
+        monkeypatch.setenv("QHUB_REPORT_DIR", str(blocker / "reports"))
+        assert main(["doctor"]) == 1
+        assert lines(capsys)["report"].startswith("FAIL")
