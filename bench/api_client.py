@@ -62,7 +62,10 @@ def rate(call: Callable[[], object], seconds: float) -> float:
             return n / (now - started)
 
 
-def variants(url: str, ca: str | None) -> dict[str, tuple[Callable[[], object], Callable[[], None]]]:
+Variant = tuple[Callable[[], object], Callable[[], None]]
+
+
+def variants(url: str, ca: str | None) -> dict[str, Variant]:
     """name -> (one call, cleanup)."""
     verify: bool | str = ca or True
     target = url + PATH
@@ -123,7 +126,8 @@ def main() -> None:
     with tempfile.TemporaryDirectory() as tmp:
         ca = trustme.CA()
         cert = ca.issue_cert("127.0.0.1", "localhost")
-        ca_path, cert_path, key_path = Path(tmp, "ca.pem"), Path(tmp, "cert.pem"), Path(tmp, "key.pem")
+        ca_path, cert_path = Path(tmp, "ca.pem"), Path(tmp, "cert.pem")
+        key_path = Path(tmp, "key.pem")
         ca.cert_pem.write_to_path(str(ca_path))
         cert.cert_chain_pems[0].write_to_path(str(cert_path))
         cert.private_key_pem.write_to_path(str(key_path))

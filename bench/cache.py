@@ -74,14 +74,14 @@ def memory_rows() -> list[tuple[str, ...]]:
                 for k in KEYS:
                     bare.get(k)
 
-        def locked_set(c: cachetools.Cache[str, Any] = locked) -> None:
+        def locked_set(c: cachetools.Cache[str, Any] = locked, lock: Any = lock) -> None:
             for _ in range(20):
                 for k, v in pairs:
                     data = orjson.dumps(v)
                     with lock:
                         c[k] = data
 
-        def locked_get(c: cachetools.Cache[str, Any] = locked) -> None:
+        def locked_get(c: cachetools.Cache[str, Any] = locked, lock: Any = lock) -> None:
             for _ in range(20):
                 for k in KEYS:
                     with lock:

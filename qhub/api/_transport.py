@@ -19,9 +19,9 @@ from collections.abc import Callable
 from typing import TYPE_CHECKING, Any
 
 from requests.adapters import HTTPAdapter
+from urllib3._collections import RecentlyUsedContainer
 from urllib3.connection import HTTPConnection, HTTPSConnection
 from urllib3.connectionpool import HTTPConnectionPool, HTTPSConnectionPool
-from urllib3._collections import RecentlyUsedContainer
 from urllib3.poolmanager import PoolManager
 
 from qhub.api.stats import HostCounters, PoolStats

@@ -64,10 +64,7 @@ def _is_plain(value: Any) -> bool:
                 return False
         return True
     if kind is list:
-        for v in value:
-            if type(v) is not str and not _is_plain(v):
-                return False
-        return True
+        return all(type(v) is str or _is_plain(v) for v in value)
     return False
 
 

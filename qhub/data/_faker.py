@@ -18,8 +18,8 @@ _process_instances = itertools.count()
 
 
 def _value(counter: itertools.count[int]) -> int:
-    """Current value of a counter without advancing it."""
-    return int(counter.__reduce__()[1][0])
+    """Current value of a counter without advancing it (its repr is ``count(N)``)."""
+    return int(repr(counter)[len("count("):-1])
 
 
 def process_faker_calls() -> int:

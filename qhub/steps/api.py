@@ -7,9 +7,10 @@ the answer in ``context.response``.
 from __future__ import annotations
 
 import json
-from typing import Any
+from collections.abc import Callable
+from typing import Any, Protocol, TypeVar, cast
 
-from behave import given, then, when
+import behave
 
 from qhub.exceptions import ConfigError, ResponseValidationError
 
@@ -25,6 +26,18 @@ __all__ = [
     "step_response_matches_schema",
     "step_response_status",
 ]
+
+
+_F = TypeVar("_F", bound=Callable[..., None])
+
+
+class _StepDecorator(Protocol):
+    def __call__(self, pattern: str) -> Callable[[_F], _F]: ...
+
+
+given = cast(_StepDecorator, behave.given)
+when = cast(_StepDecorator, behave.when)
+then = cast(_StepDecorator, behave.then)
 
 
 def _client(context: Any) -> Any:

@@ -71,7 +71,7 @@ class _EchoHandler(BaseHTTPRequestHandler):
         super().setup()
         self.connection.setsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)
 
-    def log_message(self, format: str, *args: Any) -> None:  # noqa: A002 - stdlib name
+    def log_message(self, format: str, *args: Any) -> None:
         return
 
     def _reply(self, status: int, body: Any, headers: dict[str, str] | None = None) -> None:
@@ -90,7 +90,8 @@ class _EchoHandler(BaseHTTPRequestHandler):
         body = self.rfile.read(length).decode() if length else ""
         path = self.path
         if path.startswith("/redirect"):
-            self._reply(303 if self.command == "POST" else 302, {}, {"Location": "/echo?from=redirect"})
+            status = 303 if self.command == "POST" else 302
+            self._reply(status, {}, {"Location": "/echo?from=redirect"})
         elif path.startswith("/setcookie"):
             self._reply(200, {}, {"Set-Cookie": "sid=abc123; Path=/"})
         elif path.startswith("/text"):

@@ -12,8 +12,6 @@ from qhub.api import BaseAPIClient
 from qhub.demo.server import DemoServer
 from qhub.exceptions import APIConnectionError, APITimeoutError, ConfigError
 
-
-
 pytestmark = pytest.mark.timeout(60)
 
 
@@ -97,7 +95,7 @@ class TestTimeouts:
         demo.faults.stall_seconds = 1.0
         demo.faults.stall_next = 1
         with _client(demo.url, read_timeout=30, retries=0) as api:
-            with pytest.raises(APITimeoutError, match="0.2 s"):
+            with pytest.raises(APITimeoutError, match=r"0\.2 s"):
                 api.get("/health", timeout=(1, 0.2))
 
 

@@ -110,8 +110,8 @@ class TestHooksCompose:
         a = behave_run(plain, env=qhub_env(plain))
         b = behave_run(qhub, env={**qhub_env(qhub), "USE_QHUB": "1"})
         assert a.returncode == b.returncode == 1
-        assert "Assertion Failed: one is not two" in a.stdout
-        assert "Assertion Failed: one is not two" in b.stdout
+        assert "ASSERT FAILED: one is not two" in a.stdout
+        assert "ASSERT FAILED: one is not two" in b.stdout
         assert summary(a.stdout) == summary(b.stdout)
 
 
@@ -221,7 +221,7 @@ def _record():
         json.dump({"closed": session.closed}, fh)
 atexit.register(_record)
 '''
-        feature = "Feature: F\n  Scenario: slow\n    When it sleeps 60 seconds\n"
+        feature = "Feature: F\n  Scenario: slow\n    When it sleeps 60.0 seconds\n"
         project = project_factory(env_py, feature=feature)
         env = {**os.environ, **qhub_env(project), "USE_QHUB": "1"}
         proc = subprocess.Popen(

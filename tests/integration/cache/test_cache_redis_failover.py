@@ -98,7 +98,7 @@ class TestRedisFailover:
         cache = CacheManager(
             RedisCacheBackend(port=port_factory(), socket_timeout=0.5), on_error="fail"
         )
-        with pytest.raises(CacheBackendError, match="Redis at redis://127.0.0.1"):
+        with pytest.raises(CacheBackendError, match=r"Redis at redis://127\.0\.0\.1"):
             cache.get("k")
         assert not cache.fallback_active
         assert cache._stats.errors == 1

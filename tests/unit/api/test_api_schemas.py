@@ -82,7 +82,7 @@ class TestSchemaStore:
         with pytest.raises(SchemaError, match=r"'nope' not found in .* \(tried nope, nope.json"):
             store.check({}, "nope")
         (tmp_path / "bad.json").write_text('{"type": 12}')
-        with pytest.raises(SchemaError, match="bad.json is invalid"):
+        with pytest.raises(SchemaError, match=r"bad\.json is invalid"):
             store.check({}, "bad")
         (tmp_path / "broken.json").write_text("{not json")
         with pytest.raises(SchemaError, match="not valid JSON"):

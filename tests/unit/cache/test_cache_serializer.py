@@ -19,7 +19,11 @@ from qhub.cache.serializer import Serializer, stable_digest
 from qhub.exceptions import SerializationError, UnsafePayloadError
 
 json_values = st.recursive(  # integers orjson holds natively: int64 .. uint64
-    st.none() | st.booleans() | st.integers(-(2**63), 2**64 - 1) | st.floats(allow_nan=False, allow_infinity=False) | st.text(),
+    st.none()
+    | st.booleans()
+    | st.integers(-(2**63), 2**64 - 1)
+    | st.floats(allow_nan=False, allow_infinity=False)
+    | st.text(),
     lambda inner: st.lists(inner, max_size=4) | st.dictionaries(st.text(), inner, max_size=4),
     max_leaves=20,
 )

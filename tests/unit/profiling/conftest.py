@@ -43,6 +43,7 @@ class FakeRss:
 class FakeMatch:
     func: Any
     location: str
+    pattern: str = ""
 
 
 @dataclass
@@ -70,14 +71,14 @@ class FakeFeature:
     status: str = "passed"
 
 
-def definition(name: str, line: int) -> FakeMatch:
+def definition(name: str, line: int, pattern: str | None = None) -> FakeMatch:
     """A fake step definition: a distinct function with a steps/x.py:line location."""
 
     def func(context: Any) -> None:
         return None
 
     func.__name__ = name
-    return FakeMatch(func=func, location=f"steps/x.py:{line}")
+    return FakeMatch(func=func, location=f"steps/x.py:{line}", pattern=pattern or name)
 
 
 class Driver:

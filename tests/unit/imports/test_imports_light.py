@@ -1,0 +1,19 @@
+"""``import qhub.imports`` loads nothing heavy and none of the auditor."""
+
+from __future__ import annotations
+
+import json
+import subprocess
+import sys
+
+
+def test_import_is_light() -> None:
+    code = ("import sys, json; import qhub.imports; "
+            "print(json.dumps(sorted(m for m in sys.modules if m.startswith(('qhub', 'behave', "
+            "'requests', 'redis', 'faker', 'psutil', 'yaml', 'jsonschema', 'urllib3')))))")
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True,
+                         check=True).stdout
+    loaded = set(json.loads(out))
+    assert "qhub.imports" in loaded
+    assert not {m for m in loaded if m.startswith("qhub.imports.")}
+    assert not {m for m in loaded if not m.startswith("qhub")}
