@@ -44,9 +44,14 @@ def test_all_public_names_are_importable() -> None:
 def test_importtime_shows_only_qhub_modules() -> None:
     proc = subprocess.run(
         [sys.executable, "-X", "importtime", "-c", "import qhub"],
-        capture_output=True, text=True, check=True,
+        capture_output=True,
+        text=True,
+        check=True,
     )
-    names = {line.rsplit("|", 1)[-1].strip().split(".")[0] for line in proc.stderr.splitlines()
-             if "|" in line}
+    names = {
+        line.rsplit("|", 1)[-1].strip().split(".")[0]
+        for line in proc.stderr.splitlines()
+        if "|" in line
+    }
     assert "qhub" in names
     assert names.isdisjoint(HEAVY)

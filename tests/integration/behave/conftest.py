@@ -8,7 +8,7 @@ from pathlib import Path
 
 import pytest
 
-STEPS = '''
+STEPS = """
 import os
 import time
 
@@ -45,9 +45,9 @@ def step_setting(context, key):
     value = getattr(getattr(session.config, section), name)
     with open("setting.txt", "w") as fh:
         fh.write(f"{value!r}|{session.config.origin(key)}")
-'''
+"""
 
-FEATURE = '''
+FEATURE = """
 Feature: Sample
   Scenario: first
     Given a step that passes
@@ -56,7 +56,7 @@ Feature: Sample
   @bad
   Scenario: second
     Given a step that passes
-'''
+"""
 
 
 def make_project(

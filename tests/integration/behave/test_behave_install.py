@@ -12,7 +12,7 @@ from pathlib import Path
 
 import pytest
 
-USER_HOOKS = '''
+USER_HOOKS = """
 import os
 QHUB = os.environ.get("USE_QHUB") == "1"
 if QHUB:
@@ -53,14 +53,17 @@ def after_all(context):
     log("after_all")
     if os.environ.get("FAIL_HOOK") == "after_all":
         raise RuntimeError("boom in after_all")
-'''
+"""
 
 
 def summary(output: str) -> list[str]:
     """behave's summary lines (features/scenarios/steps counts), without timings."""
     keep = ("feature", "scenario", "step")
-    return [line for line in output.splitlines()
-            if line.split(" ")[0].isdigit() and any(k in line for k in keep)]
+    return [
+        line
+        for line in output.splitlines()
+        if line.split(" ")[0].isdigit() and any(k in line for k in keep)
+    ]
 
 
 def run_pair(project_factory, qhub_env, behave_run, extra_env: dict[str, str], *args: str):
@@ -85,7 +88,10 @@ class TestHooksCompose:
     @pytest.mark.parametrize(
         ("hook", "message"),
         [
-            ("before_scenario", "HOOK-ERROR in before_scenario: RuntimeError: boom in before_scenario"),
+            (
+                "before_scenario",
+                "HOOK-ERROR in before_scenario: RuntimeError: boom in before_scenario",
+            ),
             ("after_step", "HOOK-ERROR in after_step: ValueError: boom in after_step"),
             ("after_all", "HOOK-ERROR in after_all: RuntimeError: boom in after_all"),
         ],
@@ -104,7 +110,10 @@ class TestHooksCompose:
     def test_step_failure_is_reported_unchanged(
         self, project_factory, qhub_env, behave_run
     ) -> None:
-        feature = "Feature: F\n  Scenario: s\n    Given a step that passes\n    Then it fails an assertion\n"
+        feature = (
+            "Feature: F\n  Scenario: s\n    Given a step that passes\n"
+            "    Then it fails an assertion\n"
+        )
         plain = project_factory(USER_HOOKS, feature=feature)
         qhub = project_factory(USER_HOOKS, feature=feature)
         a = behave_run(plain, env=qhub_env(plain))
@@ -119,7 +128,7 @@ class TestRunnerPlugin:
     """``--runner=qhub.behave:Runner`` turns qhub on without editing environment.py."""
 
     def test_runner_profiles_and_keeps_hooks(self, project_factory, qhub_env, behave_run) -> None:
-        plain, a, _, _ = run_pair(project_factory, qhub_env, behave_run, {})
+        plain, _a, _, _ = run_pair(project_factory, qhub_env, behave_run, {})
         runner = project_factory(USER_HOOKS)
         c = behave_run(runner, "--runner=qhub.behave:Runner", env=qhub_env(runner))
         assert c.returncode == 0, c.output
@@ -129,8 +138,9 @@ class TestRunnerPlugin:
         assert "sample_steps.py" in json.dumps(report)
 
     def test_runner_alias_from_behave_ini(self, project_factory, qhub_env, behave_run) -> None:
-        project = project_factory(USER_HOOKS, files={
-            "behave.ini": "[behave.runners]\nqhub = qhub.behave:Runner\n"})
+        project = project_factory(
+            USER_HOOKS, files={"behave.ini": "[behave.runners]\nqhub = qhub.behave:Runner\n"}
+        )
         result = behave_run(project, "--runner=qhub", env=qhub_env(project))
         assert result.returncode == 0, result.output
         assert "qhub: HTML report:" in result.stdout
@@ -139,24 +149,34 @@ class TestRunnerPlugin:
         self, project_factory, qhub_env, behave_run
     ) -> None:
         project = project_factory(USER_HOOKS)
-        result = behave_run(project, "--runner=qhub.behave:Runner",
-                            env={**qhub_env(project), "USE_QHUB": "1"})
+        result = behave_run(
+            project, "--runner=qhub.behave:Runner", env={**qhub_env(project), "USE_QHUB": "1"}
+        )
         assert result.returncode == 0, result.output
         assert result.stdout.count("qhub: HTML report:") == 1
 
 
 BAD_CONFIG_CASES = [
-    ({"args": ["-D", "qhub.cache.backend=nowhere"]},
-     "qhub: error: cache.backend='nowhere' (from behave userdata -D qhub.cache.backend): "
-     "must be one of memory, disk, redis, layered"),
-    ({"env": {"QHUB_API_READ_TIMEOUT": "-1"}},
-     "qhub: error: api.read_timeout='-1' (from environment variable QHUB_API_READ_TIMEOUT): "
-     "must be a number >= 0.001"),
-    ({"files": {"qhub.yaml": "profiling:\n  enabled: true\n  histroy_db: x.db\n"}},
-     "qhub: error: unknown setting 'profiling.histroy_db' (from qhub.yaml:3); "
-     "did you mean 'profiling.history_db'?"),
-    ({"files": {"pyproject.toml": "[tool.qhub.redis]\nport = 70000\n"}},
-     "qhub: error: redis.port=70000 (from pyproject.toml:2): must be a whole number from 1 to 65535"),
+    (
+        {"args": ["-D", "qhub.cache.backend=nowhere"]},
+        "qhub: error: cache.backend='nowhere' (from behave userdata -D qhub.cache.backend): "
+        "must be one of memory, disk, redis, layered",
+    ),
+    (
+        {"env": {"QHUB_API_READ_TIMEOUT": "-1"}},
+        "qhub: error: api.read_timeout='-1' (from environment variable QHUB_API_READ_TIMEOUT): "
+        "must be a number >= 0.001",
+    ),
+    (
+        {"files": {"qhub.yaml": "profiling:\n  enabled: true\n  histroy_db: x.db\n"}},
+        "qhub: error: unknown setting 'profiling.histroy_db' (from qhub.yaml:3); "
+        "did you mean 'profiling.history_db'?",
+    ),
+    (
+        {"files": {"pyproject.toml": "[tool.qhub.redis]\nport = 70000\n"}},
+        "qhub: error: redis.port=70000 (from pyproject.toml:2): "
+        "must be a whole number from 1 to 65535",
+    ),
 ]
 
 
@@ -208,7 +228,9 @@ class TestInterrupt:
     """Ctrl-C mid-step still flushes reports and closes the session."""
 
     def test_sigint_flushes_reports(self, project_factory, qhub_env) -> None:
-        env_py = USER_HOOKS + '''
+        env_py = (
+            USER_HOOKS
+            + """
 import atexit, json
 _ctx = {}
 _orig_before_all = before_all
@@ -220,13 +242,18 @@ def _record():
     with open("closed.json", "w") as fh:
         json.dump({"closed": session.closed}, fh)
 atexit.register(_record)
-'''
+"""
+        )
         feature = "Feature: F\n  Scenario: slow\n    When it sleeps 60.0 seconds\n"
         project = project_factory(env_py, feature=feature)
         env = {**os.environ, **qhub_env(project), "USE_QHUB": "1"}
         proc = subprocess.Popen(
-            [sys.executable, "-m", "behave", "--no-color"], cwd=project, env=env,
-            stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,
+            [sys.executable, "-m", "behave", "--no-color"],
+            cwd=project,
+            env=env,
+            stdout=subprocess.PIPE,
+            stderr=subprocess.PIPE,
+            text=True,
         )
         deadline = time.monotonic() + 60
         while not (project / "started.marker").exists():
@@ -250,4 +277,3 @@ def test_example_suite_passes(behave_run, qhub_env, tmp_path: Path) -> None:
     assert result.returncode == 0, result.output
     assert "14 scenarios passed, 0 failed" in result.stdout
     assert "qhub: HTML report:" in result.stdout
-

@@ -17,8 +17,9 @@ def demo() -> Iterator[DemoServer]:
         yield server
 
 
-def call(conn: http.client.HTTPConnection, method: str, path: str, body: object = None
-         ) -> tuple[int, object]:
+def call(
+    conn: http.client.HTTPConnection, method: str, path: str, body: object = None
+) -> tuple[int, object]:
     payload = json.dumps(body).encode() if body is not None else None
     conn.request(method, path, body=payload, headers={"Content-Type": "application/json"})
     response = conn.getresponse()
@@ -33,7 +34,10 @@ class TestDemoServer:
         conn = http.client.HTTPConnection("127.0.0.1", demo.port)
         assert call(conn, "POST", "/pets", {"name": "Rex"}) == (201, {"name": "Rex", "id": 1})
         assert call(conn, "PATCH", "/pets/1", {"species": "dog"})[1] == {
-            "name": "Rex", "species": "dog", "id": 1}
+            "name": "Rex",
+            "species": "dog",
+            "id": 1,
+        }
         assert call(conn, "PUT", "/pets/1", {"name": "Max"})[1] == {"name": "Max", "id": 1}
         assert call(conn, "GET", "/pets") == (200, [{"name": "Max", "id": 1}])
         assert call(conn, "DELETE", "/pets/1") == (204, None)
@@ -47,10 +51,12 @@ class TestDemoServer:
         user = call(conn, "POST", "/users", {"email": "a@example.com"})[1]
         pet = call(conn, "POST", "/pets", {"name": "Rex"})[1]
         assert isinstance(user, dict) and isinstance(pet, dict)
-        status, order = call(conn, "POST", "/orders", {"user_id": user["id"], "pet_id": pet["id"]})
+        status, _order = call(conn, "POST", "/orders", {"user_id": user["id"], "pet_id": pet["id"]})
         assert status == 201
         assert call(conn, "POST", "/orders", {"user_id": 99, "pet_id": pet["id"]}) == (
-            422, {"error": "user 99 does not exist"})
+            422,
+            {"error": "user 99 does not exist"},
+        )
         assert call(conn, "POST", "/users", {"name": "no email"})[0] == 422
         assert call(conn, "POST", "/pets", [1, 2])[0] == 400
 

@@ -70,7 +70,8 @@ def test_console_script_runs() -> None:
     proc = subprocess.run([script, "--version"], capture_output=True, text=True, check=False)
     assert proc.returncode == 0
     assert proc.stdout.strip() == f"qhub {__version__}"
-    proc = subprocess.run([sys.executable, "-m", "qhub", "--nope"], capture_output=True,
-                          text=True, check=False)
+    proc = subprocess.run(
+        [sys.executable, "-m", "qhub", "--nope"], capture_output=True, text=True, check=False
+    )
     assert proc.returncode == 2
     assert proc.stderr.startswith("qhub: error:")

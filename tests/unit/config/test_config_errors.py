@@ -53,9 +53,9 @@ class TestBadValues:
 
     def test_bool_is_not_a_number(self, tmp_path: Path) -> None:
         (tmp_path / "qhub.json").write_text('{"redis": {"port": true}}', encoding="utf-8")
-        assert "redis.port=True (from qhub.json:1): must be a whole number from 1 to 65535" == (
+        assert (
             error_of(tmp_path, environ={})
-        )
+        ) == "redis.port=True (from qhub.json:1): must be a whole number from 1 to 65535"
 
     def test_secret_values_are_not_echoed(self, tmp_path: Path) -> None:
         message = error_of(tmp_path, environ={}, overrides={"redis.password": 12345})
@@ -82,12 +82,13 @@ class TestUnknownKeys:
         assert message.startswith("unknown setting 'profilng' (from qhub.yaml:1)")
 
     def test_typo_in_named_api(self, tmp_path: Path) -> None:
-        message = error_of(tmp_path, environ={},
-                           overrides={"apis.billing.base_ur": "http://x"})
+        message = error_of(tmp_path, environ={}, overrides={"apis.billing.base_ur": "http://x"})
         assert message.endswith("did you mean 'apis.billing.base_url'?")
 
     def test_unknown_env_var_only_warns(self, tmp_path: Path) -> None:
-        with pytest.warns(UserWarning, match="BACKNED is not a qhub setting.*did you mean QHUB_CACHE_BACKEND"):
+        with pytest.warns(
+            UserWarning, match="BACKNED is not a qhub setting.*did you mean QHUB_CACHE_BACKEND"
+        ):
             cfg = load_config(tmp_path, environ={"QHUB_CACHE_BACKNED": "redis"})
         assert cfg.cache.backend == "disk"
 

@@ -44,18 +44,32 @@ class TestPrecedence:
         )
         write(
             tmp_path / "qhub.json",
-            json.dumps({"cache": {"default_ttl": 22, "namespace": "json", "eviction": "fifo",
-                                  "layered_front_size": 22}}),
+            json.dumps(
+                {
+                    "cache": {
+                        "default_ttl": 22,
+                        "namespace": "json",
+                        "eviction": "fifo",
+                        "layered_front_size": 22,
+                    }
+                }
+            ),
         )
-        write(tmp_path / "qhub.yaml", "cache:\n  namespace: yaml\n  eviction: ttl\n"
-              "  layered_front_size: 33\n")
+        write(
+            tmp_path / "qhub.yaml",
+            "cache:\n  namespace: yaml\n  eviction: ttl\n  layered_front_size: 33\n",
+        )
         return tmp_path
 
     def test_each_layer_wins_over_the_one_below(self, project: Path) -> None:
         cfg = load_config(
             project,
-            environ={"CACHE_MAX_SIZE": "44", "QHUB_CACHE_COMPRESS_THRESHOLD": "44",
-                     "QHUB_CACHE_LAYERED_FRONT_SIZE": "44", "QHUB_CACHE_LOCK_TIMEOUT": "4"},
+            environ={
+                "CACHE_MAX_SIZE": "44",
+                "QHUB_CACHE_COMPRESS_THRESHOLD": "44",
+                "QHUB_CACHE_LAYERED_FRONT_SIZE": "44",
+                "QHUB_CACHE_LOCK_TIMEOUT": "4",
+            },
             userdata={"qhub.cache.layered_front_size": "55", "qhub.cache.lock_timeout": "5"},
             overrides={"cache.lock_timeout": 6.0},
         )
@@ -73,9 +87,7 @@ class TestPrecedence:
         )
 
     def test_qhub_prefixed_env_wins_over_reference_name(self, tmp_path: Path) -> None:
-        cfg = load_config(
-            tmp_path, environ={"REDIS_PORT": "7000", "QHUB_REDIS_PORT": "7001"}
-        )
+        cfg = load_config(tmp_path, environ={"REDIS_PORT": "7000", "QHUB_REDIS_PORT": "7001"})
         assert cfg.redis.port == 7001
         assert cfg.origin("redis.port") == "environment variable QHUB_REDIS_PORT"
 
@@ -116,17 +128,39 @@ class TestFileFormats:
     """The three file formats, the reference JSON layout, and named APIs."""
 
     def test_reference_document_json_layout(self, tmp_path: Path) -> None:
-        write(tmp_path / "qhub.json", json.dumps({"performance": {
-            "caching": {"enabled": True, "backend": "memory", "default_ttl": 3600,
-                        "max_size": 1000, "enable_warming": True},
-            "connection_pooling": {"pool_connections": 10, "pool_maxsize": 20,
-                                   "pool_block": False, "enable_warmup": True},
-            "profiling": {"enabled": True, "enable_memory_profiling": True,
-                          "baseline_file": "performance_baselines.json",
-                          "regression_threshold_percent": 20.0},
-            "import_optimization": {"enabled": True,
-                                    "lazy_loading_modules": ["selenium.webdriver", "pandas"]},
-        }}, indent=2))
+        write(
+            tmp_path / "qhub.json",
+            json.dumps(
+                {
+                    "performance": {
+                        "caching": {
+                            "enabled": True,
+                            "backend": "memory",
+                            "default_ttl": 3600,
+                            "max_size": 1000,
+                            "enable_warming": True,
+                        },
+                        "connection_pooling": {
+                            "pool_connections": 10,
+                            "pool_maxsize": 20,
+                            "pool_block": False,
+                            "enable_warmup": True,
+                        },
+                        "profiling": {
+                            "enabled": True,
+                            "enable_memory_profiling": True,
+                            "baseline_file": "performance_baselines.json",
+                            "regression_threshold_percent": 20.0,
+                        },
+                        "import_optimization": {
+                            "enabled": True,
+                            "lazy_loading_modules": ["selenium.webdriver", "pandas"],
+                        },
+                    }
+                },
+                indent=2,
+            ),
+        )
         cfg = load_config(tmp_path, environ={})
         assert cfg.cache.backend == "memory"
         assert cfg.cache.enable_warming is True
@@ -135,11 +169,14 @@ class TestFileFormats:
         assert cfg.origin("cache.backend") == "qhub.json:5"
 
     def test_named_apis_inherit_the_default_api_settings(self, tmp_path: Path) -> None:
-        write(tmp_path / "qhub.yaml", (
-            "api:\n  base_url: http://main\n  pool_maxsize: 7\n"
-            "apis:\n  billing:\n    base_url: http://billing\n    headers:\n"
-            "      Authorization: Bearer s3cr3t\n"
-        ))
+        write(
+            tmp_path / "qhub.yaml",
+            (
+                "api:\n  base_url: http://main\n  pool_maxsize: 7\n"
+                "apis:\n  billing:\n    base_url: http://billing\n    headers:\n"
+                "      Authorization: Bearer s3cr3t\n"
+            ),
+        )
         cfg = load_config(tmp_path, environ={"QHUB_APIS_BILLING_READ_TIMEOUT": "9"})
         billing = cfg.api_settings("billing")
         assert billing.base_url == "http://billing"
@@ -150,16 +187,22 @@ class TestFileFormats:
             cfg.api_settings("nope")
 
     def test_mapping_and_list_values_from_text(self, tmp_path: Path) -> None:
-        cfg = load_config(tmp_path, environ={
-            "QHUB_API_LATENCY_BUDGETS_MS": "GET /pets/{id}=150,POST /users=90.5",
-            "QHUB_REPORT_FORMATS": '["json", "markdown"]',
-            "QHUB_IMPORTS_LAZY_MODULES": "pandas, numpy",
-        })
+        cfg = load_config(
+            tmp_path,
+            environ={
+                "QHUB_API_LATENCY_BUDGETS_MS": "GET /pets/{id}=150,POST /users=90.5",
+                "QHUB_REPORT_FORMATS": '["json", "markdown"]',
+                "QHUB_IMPORTS_LAZY_MODULES": "pandas, numpy",
+            },
+        )
         assert cfg.api.latency_budgets_ms == {"GET /pets/{id}": 150.0, "POST /users": 90.5}
         assert cfg.report.formats == ["json", "markdown"]
         assert cfg.imports.lazy_modules == ["pandas", "numpy"]
 
     def test_none_from_text(self, tmp_path: Path) -> None:
-        cfg = load_config(tmp_path, environ={"QHUB_API_BASE_URL": "http://x"},
-                          userdata={"qhub.api.base_url": "none"})
+        cfg = load_config(
+            tmp_path,
+            environ={"QHUB_API_BASE_URL": "http://x"},
+            userdata={"qhub.api.base_url": "none"},
+        )
         assert cfg.api.base_url is None
