@@ -102,3 +102,9 @@ def load_report(project: Path) -> dict[str, Any]:
 @pytest.fixture
 def report_of() -> Callable[[Path], dict[str, Any]]:
     return load_report
+
+
+@pytest.fixture
+def feature_text() -> Callable[..., str]:
+    """:func:`feature`: ``feature_text("A", [5, 10])`` -> feature file text."""
+    return feature

@@ -1,0 +1,130 @@
+"""Profiler overhead: a 5,000-trivial-step suite, plain behave vs. behave with qhub install().
+
+Each configuration runs in its own behave subprocess; rounds are interleaved so machine
+noise hits both alike. What is timed is the run between the end of ``before_all`` and the
+start of ``after_all`` (every feature, scenario, step and hook, with qhub's callbacks), so
+interpreter start-up and report writing do not dilute the per-step figure.
+
+    python bench/profiler_overhead.py [--rounds 5] [--steps 5000]
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import platform
+import statistics
+import subprocess
+import sys
+import tempfile
+from pathlib import Path
+
+STEPS = """
+from behave import given
+
+
+@given("a trivial step")
+def trivial(context):
+    pass
+"""
+
+ENV_PLAIN = """
+import os, time
+
+
+def before_all(context):
+    context.bench_t0 = time.perf_counter_ns()
+
+
+def after_all(context):
+    t1 = time.perf_counter_ns()
+    with open(os.environ["BENCH_OUT"], "w") as f:
+        f.write(str(t1 - context.bench_t0))
+"""
+
+ENV_QHUB = """
+import os, time
+from qhub.behave import install
+
+
+def before_all(context):
+    install(context)
+    context.bench_t0 = time.perf_counter_ns()
+
+
+def after_all(context):
+    t1 = time.perf_counter_ns()
+    with open(os.environ["BENCH_OUT"], "w") as f:
+        f.write(str(t1 - context.bench_t0))
+"""
+
+CONFIGS = {
+    "plain behave": (ENV_PLAIN, {}),
+    "qhub (memory on)": (ENV_QHUB, {"profiling": {"memory": True}}),
+    "qhub (memory off)": (ENV_QHUB, {"profiling": {"memory": False}}),
+    "qhub (tracemalloc on)": (ENV_QHUB, {"profiling": {"memory": True, "tracemalloc": True}}),
+}
+
+
+def make_project(root: Path, env: str, config: dict[str, object], steps: int) -> None:
+    (root / "features/steps").mkdir(parents=True)
+    (root / "features/steps/steps.py").write_text(STEPS)
+    (root / "features/environment.py").write_text(env)
+    per_scenario = 100
+    lines = ["Feature: overhead", ""]
+    for s in range(steps // per_scenario):
+        lines.append(f"  Scenario: s{s}")
+        lines.extend(["    Given a trivial step"] * per_scenario)
+        lines.append("")
+    (root / "features/bench.feature").write_text("\n".join(lines))
+    settings = {
+        **config,
+        "report": {"summary": False, "formats": ["json"]},
+        "cache": {"enabled": False},
+        "data": {"enabled": False},
+    }
+    (root / "qhub.json").write_text(json.dumps(settings))
+
+
+def run_once(root: Path) -> float:
+    out = root / "elapsed.txt"
+    env = {k: v for k, v in os.environ.items() if not k.startswith("QHUB_")}
+    env["BENCH_OUT"] = str(out)
+    subprocess.run(
+        [sys.executable, "-m", "behave", "--no-color", "-f", "null", "--no-summary"],
+        cwd=root, env=env, check=True, stdout=subprocess.DEVNULL,
+    )  # fmt: skip
+    return int(out.read_text()) / 1e9
+
+
+def main() -> int:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--rounds", type=int, default=5)
+    parser.add_argument("--steps", type=int, default=5000)
+    args = parser.parse_args()
+    with tempfile.TemporaryDirectory() as tmp:
+        roots = {}
+        for i, (name, (env, config)) in enumerate(CONFIGS.items()):
+            roots[name] = Path(tmp) / f"p{i}"
+            make_project(roots[name], env, config, args.steps)
+        times: dict[str, list[float]] = {name: [] for name in CONFIGS}
+        for name in CONFIGS:  # warm-up (bytecode, page cache), not counted
+            run_once(roots[name])
+        for _ in range(args.rounds):
+            for name in CONFIGS:
+                times[name].append(run_once(roots[name]))
+    plain = statistics.median(times["plain behave"])
+    print(f"machine: {platform.machine()}, {os.cpu_count()} cpus, Python {platform.python_version()}")
+    print(f"{args.steps} trivial steps, {args.rounds} interleaved rounds, median run time")
+    print(f"{'configuration':<24} {'run s':>8} {'us/step':>9} {'ratio':>7} {'added us/step':>14}")
+    for name, samples in times.items():
+        med = statistics.median(samples)
+        per_step = med / args.steps * 1e6
+        added = (med - plain) / args.steps * 1e6
+        print(f"{name:<24} {med:>8.3f} {per_step:>9.1f} {med / plain:>7.3f} {added:>14.1f}")
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
