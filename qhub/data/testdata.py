@@ -20,6 +20,7 @@ from qhub.data._faker import CountingFaker, new_faker
 from qhub.data.kinds import KINDS, RELATED, Context, Record
 from qhub.data.metrics import DataMetrics
 from qhub.data.recipe import Recipe, stable_hash
+from qhub.data.render import related_key, render
 from qhub.data.templates import Template, TemplateSet
 from qhub.exceptions import DataError
 
@@ -150,13 +151,16 @@ class TestData:
         with self._lock:
             index = self._built.get(kind, 0)
             self._built[kind] = index + 1
-            chunk, offset = divmod(index, POOL_SIZE)
             pool = self._pools.get(kind)
-            if pool is None or pool[0] != chunk:
-                records = self._dataset(kind, POOL_SIZE, start=chunk * POOL_SIZE)
-                pool = (chunk, records)
-                self._pools[kind] = pool
-            record = pool[1][offset]
+        chunk, offset = divmod(index, POOL_SIZE)
+        if pool is None or pool[0] != chunk:
+            # fetched without holding self._lock: generation takes it inside the cache's lock
+            pool = (chunk, self._dataset(kind, POOL_SIZE, start=chunk * POOL_SIZE))
+            with self._lock:
+                current = self._pools.get(kind)
+                if current is None or current[0] < chunk:
+                    self._pools[kind] = pool
+        record: Record = _copy(pool[1][offset])
         _apply(record, overrides)
         self.metrics.served(1)
         return record
@@ -235,8 +239,6 @@ class TestData:
         self, name: str, related: Mapping[str, int | str]
     ) -> dict[str, tuple[str, int | str]]:
         """Related-data name (as the renderer sees it) -> (kind, count or label)."""
-        from qhub.data.render import related_key
-
         base, template = self._base_of(name)
         specs: dict[str, tuple[str, int | str]] = {}
         for kind in RELATED.get(base or "", ()):
@@ -334,8 +336,6 @@ class TestData:
     def _generate(
         self, name: str, recipe: Recipe, start: int, related: dict[str, list[Record]]
     ) -> list[Record]:
-        from qhub.data.render import render
-
         for rel_name, rows in related.items():
             if not rows:
                 raise DataError(f"cannot make {name!r} records: related {rel_name!r} data is "

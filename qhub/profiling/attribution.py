@@ -10,7 +10,7 @@ the OS recorded it) to the end of the run, and cut into:
 ``parse_features`` parsing feature files (when measured)
 ``before_all`` / ``after_all`` and one part per other hook kind (``hook:before_step`` ...)
 ``step_bodies``    the step functions themselves
-``qhub_setup``     ``install()``: config, cache, API clients (not in ``before_all``)
+``qhub_setup``     ``install()``: config, cache, API clients, loading the report code
 ``qhub_overhead``  time spent in qhub's own bookkeeping callbacks
 ``behave_other``   the remainder: behave's own work between all of the above
 """
@@ -31,7 +31,7 @@ LABELS = {
     "before_all": "before_all hook",
     "after_all": "after_all hook",
     "step_bodies": "step bodies",
-    "qhub_setup": "qhub set-up (config, cache, clients)",
+    "qhub_setup": "qhub set-up (config, cache, clients, report code)",
     "qhub_overhead": "qhub overhead (profiler callbacks)",
     "behave_other": "behave overhead (remainder)",
 }

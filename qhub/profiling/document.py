@@ -220,13 +220,11 @@ def _timeline(obs: BehaveObserver, start_ns: int, end_ns: int, anchor: tuple[int
     if before_all is not None and before_all[0] <= span[0] <= before_all[1]:
         # install() inside the user's before_all: qhub's set-up is part of that span
         after["before_all"] = max(0, after["before_all"] - setup - run_started)
-        after["qhub_setup"] = setup
-        after["qhub_overhead"] += run_started
+        after["qhub_setup"] = setup + run_started
         first_event = before_all[0]
     else:
         # runner mode: qhub was set up before before_all started
-        before["qhub_setup"] = setup
-        before["qhub_overhead"] = run_started
+        before["qhub_setup"] = setup + run_started
         first_event = before_all[0] if before_all is not None else span[1]
     return Timeline(start_ns, end_ns, first_event, before, after)
 

@@ -3,11 +3,16 @@
 Importing it registers the steps below with behave (registration is global, so import it
 from exactly one step module):
 
-- API: ``When I GET "{path}"``, ``When I POST "{path}" with JSON:``, ``When I DELETE "{path}"``,
+- API (``qhub.steps.api``): ``Given I use the API "{name}"``, ``When I GET "{path}"``,
+  ``When I DELETE "{path}"``, ``When I POST/PUT/PATCH "{path}" with JSON:``,
   ``Then the response status is {code:d}``, ``Then the response matches schema "{name}"``,
-  ``Then the response JSON has "{field}"``.
-- Data: ``Given {n:d} cached users as "{key}"``, ``Given the following cached products as
-  "{key}":``, ``Then the cached "{key}" data has {n:d} records``.
+  ``Then the response JSON has "{field}"``, ``Then the response JSON "{field}" equals {value}``.
+- Data (``qhub.steps.data``): ``Given {n:d} cached users as "{key}"``,
+  ``Given {n:d} cached "{kind}" records as "{key}"``,
+  ``Given the following cached products as "{key}":``,
+  ``Then the cached "{key}" data has {n:d} records``,
+  ``Then the cached "{key}" records have unique "{field}" values``,
+  ``Then every cached "{key}" record has "{field}" equal to "{value}"``.
 """
 
 from __future__ import annotations

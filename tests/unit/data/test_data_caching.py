@@ -134,3 +134,22 @@ def test_threads_share_one_generation(disk_cache: CacheManager) -> None:
     misses = [d.get_cache_performance_metrics()["misses"] for d in instances]
     assert sorted(misses) == [0] * 7 + [1]
     assert all(r == results[0] for r in results)
+
+
+def test_build_from_threads_hands_out_each_record_once(memory_cache: CacheManager) -> None:
+    data = TestData(memory_cache)
+    ids: list[int] = []
+    lock = threading.Lock()
+
+    def worker() -> None:
+        for _ in range(60):
+            record = data.build("user")
+            with lock:
+                ids.append(record["id"])
+
+    threads = [threading.Thread(target=worker) for _ in range(4)]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join(timeout=60)
+    assert sorted(ids) == list(range(1, 241))
