@@ -55,7 +55,7 @@ class BehaveObserver:
             noise_floor_ms=settings.noise_floor_ms,
         )
         self.process_start_ns = process_start_ns
-        """Process start as ``time.time_ns()``; ``None`` = ask psutil at the end."""
+        """Process start as ``time.time_ns()``; ``None`` = read it from /proc (or psutil)."""
         self.clock_anchor: tuple[int, int] | None = None
         self.step_modules: list[tuple[str, int]] = []
         self.phases: dict[str, int] = {}

@@ -10,7 +10,7 @@ from typing import Any
 
 import pytest
 
-STEPS = '''
+STEPS = """
 import os
 import time
 from behave import given, when, then
@@ -33,9 +33,9 @@ def wait_ms(context, ms):
 @then("it is fine")
 def it_is_fine(context):
     assert context.n >= 0
-'''
+"""
 
-ENV_INSTALL = '''
+ENV_INSTALL = """
 import os
 import time
 from qhub.behave import install
@@ -48,16 +48,16 @@ def before_all(context):
 
 def after_step(context, step):
     time.sleep(float(os.environ.get("SLOW_AFTER_STEP_S", "0")))
-'''
+"""
 
-ENV_PLAIN = '''
+ENV_PLAIN = """
 import os
 import time
 
 
 def before_all(context):
     time.sleep(float(os.environ.get("SLOW_BEFORE_ALL_S", "0")))
-'''
+"""
 
 
 def feature(name: str, waits: list[int], scenario_prefix: str = "wait") -> str:
@@ -86,7 +86,9 @@ def make_project(tmp_path: Path) -> Callable[..., Path]:
         root = tmp_path / name
         (root / "features/steps").mkdir(parents=True)
         (root / "features/steps/steps.py").write_text(textwrap.dedent(STEPS))
-        (root / "features/environment.py").write_text(ENV_INSTALL if env == "install" else ENV_PLAIN)
+        (root / "features/environment.py").write_text(
+            ENV_INSTALL if env == "install" else ENV_PLAIN
+        )
         for fname, text in (features or {"a.feature": feature("A", [5, 10, 15])}).items():
             (root / "features" / fname).write_text(text)
         (root / "qhub.json").write_text(json.dumps(config or {}))

@@ -22,7 +22,7 @@ class TestInstall:
         project = make_project()
         result = behave_run(project)
         assert result.returncode == 0, result.output
-        summary = result.stdout[result.stdout.index("qhub profile:"):]
+        summary = result.stdout[result.stdout.index("qhub profile:") :]
         summary_lines = summary.split("\n1 feature passed")[0].strip().splitlines()
         assert summary_lines[-1] == f"qhub: HTML report: {project / 'reports/qhub-report.html'}"
         report = report_of(project)
@@ -32,7 +32,7 @@ class TestInstall:
         assert wait["key"] == "features/steps/steps.py:15"  # the @when line
         assert wait["count"] == 3
         assert wait["min_ms"] >= 5.0
-        assert [t["text"] for t in wait["texts"]][0] == "When I wait 15 ms"
+        assert wait["texts"][0]["text"] == "When I wait 15 ms"
         assert report["totals"]["steps"] == 9
         assert report["totals"]["scenarios"] == 3
         assert {m["method"]: m["count"] for m in report["methods"]} == {"waiting block": 3}
@@ -42,7 +42,9 @@ class TestInstall:
         assert (project / "reports/qhub-report.html").exists()
         assert (project / ".qhub/history.db").exists()
 
-    def test_runner_measures_phases(self, make_project: Any, behave_run: Any, report_of: Any) -> None:
+    def test_runner_measures_phases(
+        self, make_project: Any, behave_run: Any, report_of: Any
+    ) -> None:
         project = make_project(env="plain")
         result = behave_run(project, "--runner=qhub.behave:Runner")
         assert result.returncode == 0, result.output
@@ -62,8 +64,11 @@ class TestAttribution:
         # interpreter shutdown after the report cannot be seen from inside; keep it short by
         # not loading Faker and the cache backends, which take ~0.3 s to tear down
         project = make_project(
-            config={"report": {"formats": ["json"]}, "data": {"enabled": False},
-                    "cache": {"enabled": False}}  # fmt: skip
+            config={
+                "report": {"formats": ["json"]},
+                "data": {"enabled": False},
+                "cache": {"enabled": False},
+            }
         )
         env = {"SLOW_BEFORE_ALL_S": "1.2", "SLOW_AFTER_STEP_S": "0.15", "SLOW_IMPORT_S": "1.0"}
         result = behave_run(project, env=env)
@@ -88,12 +93,18 @@ class TestCheckGate:
     ) -> None:
         waits = [5] * 15
         project = make_project(
-            features={"a.feature": feature_text("A", waits)}, config={"report": {"formats": ["json"]}}
+            features={"a.feature": feature_text("A", waits)},
+            config={"report": {"formats": ["json"]}},
         )
         assert behave_run(project).returncode == 0
         qhub = [sys.executable, "-m", "qhub"]
         env = {k: v for k, v in os.environ.items() if not k.startswith("QHUB_")}
-        run = lambda *a: subprocess.run([*qhub, *a], cwd=project, capture_output=True, text=True, env=env)  # noqa: E731
+
+        def run(*args: str) -> subprocess.CompletedProcess[str]:
+            return subprocess.run(
+                [*qhub, *args], cwd=project, capture_output=True, text=True, env=env, check=False
+            )
+
         assert run("baseline", "set").returncode == 0
         (project / "features/a.feature").write_text(feature_text("A", [40] * 15))
         assert behave_run(project).returncode == 0
@@ -134,3 +145,44 @@ class TestParallelWorkers:
         assert sorted(report["run"]["worker_ids"]) == ["0", "1"]
         assert report["totals"]["scenarios"] == 5
         assert report["totals"]["steps"] == 15
+
+
+class TestBehavex:
+    """behavex --parallel-processes 2: each worker records, one merged report."""
+
+    def test_behavex_workers_merge(
+        self, make_project: Any, report_of: Any, feature_text: Any
+    ) -> None:
+        behavex = Path(sys.executable).parent / "behavex"
+        if not behavex.exists():
+            pytest.fail("behavex is not installed in the test environment")
+        project = make_project(
+            features={"a.feature": feature_text("A", [5, 5]), "b.feature": feature_text("B", [5])},
+            config={"report": {"formats": ["json"]}},
+        )
+        env = {k: v for k, v in os.environ.items() if not k.startswith("QHUB_")}
+        env["QHUB_RUN_ID"] = "bx-group"
+        proc = subprocess.run(
+            [str(behavex), "--parallel-processes", "2", "--parallel-scheme", "feature"],
+            cwd=project,
+            env=env,
+            capture_output=True,
+            text=True,
+            timeout=180,
+            check=False,
+        )
+        assert proc.returncode == 0, proc.stdout + proc.stderr
+        qhub = subprocess.run(
+            [sys.executable, "-m", "qhub", "report", "--format", "json"],
+            cwd=project,
+            env=env,
+            capture_output=True,
+            text=True,
+            check=False,
+        )
+        assert qhub.returncode == 0, qhub.stderr
+        report = report_of(project)
+        assert report["run"]["group"] == "bx-group"
+        assert report["run"]["workers"] == 2
+        assert report["totals"]["scenarios"] == 3
+        assert report["totals"]["steps"] == 9

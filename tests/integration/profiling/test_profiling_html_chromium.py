@@ -12,14 +12,14 @@ import pytest
 
 EVIL = "<script>alert(1)</script>"
 
-EVIL_STEPS = '''
+EVIL_STEPS = """
 from behave import when
 
 
 @when("<script>alert(1)</script>")
 def evil(context):
     pass
-'''
+"""
 
 
 @pytest.fixture
@@ -30,8 +30,13 @@ def driver(tmp_path: Path) -> Iterator[Any]:
     if not Path("/usr/bin/chromedriver").exists():
         pytest.fail("chromedriver is not installed at /usr/bin/chromedriver")
     options = webdriver.ChromeOptions()
-    for arg in ("--headless", "--no-sandbox", "--disable-gpu", "--disable-background-networking",
-                f"--user-data-dir={tmp_path / 'chrome-profile'}"):  # fmt: skip
+    for arg in (
+        "--headless",
+        "--no-sandbox",
+        "--disable-gpu",
+        "--disable-background-networking",
+        f"--user-data-dir={tmp_path / 'chrome-profile'}",
+    ):
         options.add_argument(arg)
     options.set_capability("goog:loggingPrefs", {"browser": "ALL"})
     drv = webdriver.Chrome(service=Service("/usr/bin/chromedriver"), options=options)
@@ -49,12 +54,21 @@ def test_report_renders_charts_and_escapes(
     from selenium.webdriver.common.by import By
     from selenium.webdriver.support.ui import WebDriverWait
 
-    text = feature_text("A", [2, 4, 6, 8]) + f"\n  Scenario: {EVIL}\n    Given a number 1\n    When {EVIL}\n"
-    project = make_project(features={"a.feature": text}, config={"report": {"formats": ["json", "html"]}})
+    text = (
+        feature_text("A", [2, 4, 6, 8])
+        + f"\n  Scenario: {EVIL}\n    Given a number 1\n    When {EVIL}\n"
+    )
+    project = make_project(
+        features={"a.feature": text}, config={"report": {"formats": ["json", "html"]}}
+    )
     (project / "features/steps/evil_steps.py").write_text(EVIL_STEPS)
     assert behave_run(project).returncode == 0
-    subprocess.run([sys.executable, "-m", "qhub", "baseline", "set"], cwd=project, check=True,
-                   capture_output=True)  # fmt: skip
+    subprocess.run(
+        [sys.executable, "-m", "qhub", "baseline", "set"],
+        cwd=project,
+        check=True,
+        capture_output=True,
+    )
     result = behave_run(project)
     assert result.returncode == 0, result.output
     html = project / "reports/qhub-report.html"
@@ -81,7 +95,10 @@ def test_report_renders_charts_and_escapes(
     memory = driver.find_elements(By.CSS_SELECTOR, "#chart-memory svg path")
     assert memory and memory[0].get_attribute("d").count("L") >= 5
 
-    svg_labels = [t.get_attribute("textContent") for t in driver.find_elements(By.CSS_SELECTOR, "#chart-steps svg text")]
+    svg_labels = [
+        t.get_attribute("textContent")
+        for t in driver.find_elements(By.CSS_SELECTOR, "#chart-steps svg text")
+    ]
     assert EVIL in svg_labels
     escaped = driver.find_elements(By.XPATH, f"//summary[text()='{EVIL}']")
     assert len(escaped) == 1

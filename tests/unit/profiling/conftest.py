@@ -88,15 +88,24 @@ class Driver:
         self.obs, self.clock, self.rss = observer, clock, rss
         self.feature: FakeFeature | None = None
 
-    def start(self, before_all_ms: float = 0.0, modules: list[tuple[str, int]] | None = None) -> None:
+    def start(
+        self, before_all_ms: float = 0.0, modules: list[tuple[str, int]] | None = None
+    ) -> None:
         anchor_perf = self.clock()
         self.obs.run_started(
             clock_anchor=(10_000_000_000_000, anchor_perf),
             step_modules=modules or [],
             phases={},
-            meta={"mode": "runner", "tags": ["@fast"], "names": [], "paths": ["features"],
-                  "argv": ["--tags", "@fast"], "worker_id": None, "dry_run": False},
-        )  # fmt: skip
+            meta={
+                "mode": "runner",
+                "tags": ["@fast"],
+                "names": [],
+                "paths": ["features"],
+                "argv": ["--tags", "@fast"],
+                "worker_id": None,
+                "dry_run": False,
+            },
+        )
         start = self.clock()
         self.clock.advance_ms(before_all_ms)
         self.obs.on_hook("before_all", None, start, self.clock(), False)
@@ -114,7 +123,9 @@ class Driver:
         self.obs.on_end(kind, target, self.clock())
         self.hook(f"after_{kind}", target, hook_ms)
 
-    def step(self, step: FakeStep, ms: float, grow_mb: float = 0.0, after_hook_ms: float = 0.0) -> None:
+    def step(
+        self, step: FakeStep, ms: float, grow_mb: float = 0.0, after_hook_ms: float = 0.0
+    ) -> None:
         self.begin("step", step)
         self.clock.advance_ms(ms)
         self.rss.grow_mb(grow_mb)
@@ -157,6 +168,11 @@ def fx() -> Any:
     import types
 
     return types.SimpleNamespace(
-        FakeStep=FakeStep, FakeScenario=FakeScenario, FakeFeature=FakeFeature,
-        definition=definition, FakeClock=FakeClock, FakeRss=FakeRss, Driver=Driver,
-    )  # fmt: skip
+        FakeStep=FakeStep,
+        FakeScenario=FakeScenario,
+        FakeFeature=FakeFeature,
+        definition=definition,
+        FakeClock=FakeClock,
+        FakeRss=FakeRss,
+        Driver=Driver,
+    )

@@ -41,7 +41,9 @@ class TestCheck:
         assert main(["check"]) == 2
         assert "no runs recorded" in capsys.readouterr().err
 
-    def test_regression_exits_1(self, project: Path, make_observer: Any, fx: Any, capsys: Any) -> None:
+    def test_regression_exits_1(
+        self, project: Path, make_observer: Any, fx: Any, capsys: Any
+    ) -> None:
         _run(make_observer, fx, 20, 1)
         assert main(["baseline", "set"]) == 0
         _run(make_observer, fx, 21, 2)
@@ -57,7 +59,9 @@ class TestCheck:
         analysis = json.loads(capsys.readouterr().out)
         assert analysis["regressions"][0]["key"] == "steps/x.py:4"
 
-    def test_improvement_passes(self, project: Path, make_observer: Any, fx: Any, capsys: Any) -> None:
+    def test_improvement_passes(
+        self, project: Path, make_observer: Any, fx: Any, capsys: Any
+    ) -> None:
         _run(make_observer, fx, 30, 1)
         main(["baseline", "set"])
         _run(make_observer, fx, 10, 2)
@@ -111,8 +115,9 @@ class TestBaselineAndReport:
         assert "qhub: HTML report:" in capsys.readouterr().err
         assert main(["report", "--run", "missing"]) == 2
 
-    def test_report_merges_group(self, project: Path, make_observer: Any, fx: Any,
-                                 monkeypatch: pytest.MonkeyPatch) -> None:  # fmt: skip
+    def test_report_merges_group(
+        self, project: Path, make_observer: Any, fx: Any, monkeypatch: pytest.MonkeyPatch
+    ) -> None:
         monkeypatch.setenv("QHUB_RUN_ID", "ci-42")
         _run(make_observer, fx, 10, 1)
         _run(make_observer, fx, 10, 2)
@@ -124,9 +129,13 @@ class TestBaselineAndReport:
 
 def test_console_script(tmp_path: Path) -> None:
     exe = Path(sys.executable).parent / "qhub"
-    proc = subprocess.run([str(exe), "check", "--help"], capture_output=True, text=True, cwd=tmp_path)
+    proc = subprocess.run(
+        [str(exe), "check", "--help"], capture_output=True, text=True, cwd=tmp_path, check=False
+    )
     assert proc.returncode == 0
     assert "--threshold" in proc.stdout
-    proc = subprocess.run([str(exe), "report"], capture_output=True, text=True, cwd=tmp_path)
+    proc = subprocess.run(
+        [str(exe), "report"], capture_output=True, text=True, cwd=tmp_path, check=False
+    )
     assert proc.returncode == 2
     assert proc.stderr.startswith("qhub: error: no runs recorded")

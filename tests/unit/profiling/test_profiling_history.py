@@ -14,34 +14,87 @@ from qhub.profiling.history import History
 from qhub.profiling.merge import merge_documents
 
 
-def doc(run_id: str, group: str | None = None, samples: list[float] | None = None,
-        worker: str | None = None) -> dict[str, Any]:  # fmt: skip
+def doc(
+    run_id: str,
+    group: str | None = None,
+    samples: list[float] | None = None,
+    worker: str | None = None,
+) -> dict[str, Any]:
     samples = samples or [1.0, 2.0, 3.0]
     return {
         "schema": "qhub.profile/1",
-        "run": {"id": run_id, "group": group or run_id, "wall_ms": 100.0, "status": "passed",
-                "worker_id": worker, "finished_at": "2026-01-01T00:00:00Z"},  # fmt: skip
-        "totals": {"features": 1, "scenarios": 1, "steps": len(samples),
-                   "step_statuses": {"passed": len(samples)}},  # fmt: skip
-        "attribution": {"wall_ms": 100.0, "parts_total_ms": 100.0, "measured_from": "x",
-                        "parts": [{"name": "step_bodies", "label": "s", "ms": sum(samples),
-                                   "percent": 1.0}]},  # fmt: skip
-        "step_definitions": [{
-            "key": "steps/a.py:1", "pattern": "a", "step_type": "given",
-            "statuses": {"passed": len(samples)}, "count": len(samples),
-            "total_ms": sum(samples), "mean_ms": sum(samples) / len(samples),
-            "min_ms": min(samples), "p50_ms": 0.0, "p95_ms": 0.0, "max_ms": max(samples),
-            "rss_delta_mb": 0.0, "tracemalloc_peak_kb": 0.0,
-            "texts": [{"text": "Given a", "count": len(samples), "total_ms": sum(samples),
-                       "mean_ms": 1.0, "max_ms": max(samples)}],
-            "samples_ms": samples,
-        }],  # fmt: skip
-        "scenarios": [{"key": "f:1", "name": "s", "feature": "F", "status": "passed",
-                       "duration_ms": sum(samples), "hooks_ms": 0.0, "steps": 1,
-                       "rss_start_mb": 1.0, "rss_end_mb": 1.0, "rss_delta_mb": 0.0}],  # fmt: skip
+        "run": {
+            "id": run_id,
+            "group": group or run_id,
+            "wall_ms": 100.0,
+            "status": "passed",
+            "worker_id": worker,
+            "finished_at": "2026-01-01T00:00:00Z",
+        },
+        "totals": {
+            "features": 1,
+            "scenarios": 1,
+            "steps": len(samples),
+            "step_statuses": {"passed": len(samples)},
+        },
+        "attribution": {
+            "wall_ms": 100.0,
+            "parts_total_ms": 100.0,
+            "measured_from": "x",
+            "parts": [{"name": "step_bodies", "label": "s", "ms": sum(samples), "percent": 1.0}],
+        },
+        "step_definitions": [
+            {
+                "key": "steps/a.py:1",
+                "pattern": "a",
+                "step_type": "given",
+                "statuses": {"passed": len(samples)},
+                "count": len(samples),
+                "total_ms": sum(samples),
+                "mean_ms": sum(samples) / len(samples),
+                "min_ms": min(samples),
+                "p50_ms": 0.0,
+                "p95_ms": 0.0,
+                "max_ms": max(samples),
+                "rss_delta_mb": 0.0,
+                "tracemalloc_peak_kb": 0.0,
+                "texts": [
+                    {
+                        "text": "Given a",
+                        "count": len(samples),
+                        "total_ms": sum(samples),
+                        "mean_ms": 1.0,
+                        "max_ms": max(samples),
+                    }
+                ],
+                "samples_ms": samples,
+            }
+        ],
+        "scenarios": [
+            {
+                "key": "f:1",
+                "name": "s",
+                "feature": "F",
+                "status": "passed",
+                "duration_ms": sum(samples),
+                "hooks_ms": 0.0,
+                "steps": 1,
+                "rss_start_mb": 1.0,
+                "rss_end_mb": 1.0,
+                "rss_delta_mb": 0.0,
+            }
+        ],
         "features": [],
-        "hooks": [{"hook": "after_step", "count": 3, "total_ms": 3.0, "mean_ms": 1.0,
-                   "max_ms": 1.0, "failed": 0}],  # fmt: skip
+        "hooks": [
+            {
+                "hook": "after_step",
+                "count": 3,
+                "total_ms": 3.0,
+                "mean_ms": 1.0,
+                "max_ms": 1.0,
+                "failed": 0,
+            }
+        ],
         "step_modules": [],
         "methods": [],
         "memory": {"enabled": False, "series": []},

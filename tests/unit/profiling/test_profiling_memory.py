@@ -48,7 +48,9 @@ class TestDetectLeak:
         assert detect_leak(series, [str(i) for i in range(30)], threshold_mb=10.0)["leak"] is False
 
     def test_too_few_points(self) -> None:
-        assert detect_leak([100.0, 200.0, 300.0], ["a", "b", "c"], threshold_mb=1.0)["leak"] is False
+        assert (
+            detect_leak([100.0, 200.0, 300.0], ["a", "b", "c"], threshold_mb=1.0)["leak"] is False
+        )
 
 
 class TestMemoryProfiler:
@@ -86,8 +88,11 @@ def test_leak_in_observer_names_scenarios(make_observer: Any, fx: Any) -> None:
         d.step(fx.FakeStep("x", match=step), 1, grow_mb=4.0 if i != 6 else 9.0)
         d.end("scenario", scenario)
     d.finish()
-    leak = d.obs.document and __import__("json").loads(
-        d.obs.config.path("reports/qhub-report.json").read_text()
-    )["analysis"]["leaks"][0]
+    leak = (
+        d.obs.document
+        and __import__("json").loads(d.obs.config.path("reports/qhub-report.json").read_text())[
+            "analysis"
+        ]["leaks"][0]
+    )
     assert leak["leak"] is True
     assert leak["top_growth"][0] == {"name": "grows 6", "growth_mb": 9.0}

@@ -41,8 +41,11 @@ class TestAggregation:
         assert wait["p95_ms"] == 38.5  # linear interpolation between 30 and 40
         assert wait["samples_ms"] == [10.0, 20.0, 30.0, 40.0]
         assert [t["text"] for t in wait["texts"]] == [
-            "When I wait 40 ms", "When I wait 30 ms", "When I wait 20 ms", "When I wait 10 ms",
-        ]  # fmt: skip
+            "When I wait 40 ms",
+            "When I wait 30 ms",
+            "When I wait 20 ms",
+            "When I wait 10 ms",
+        ]
         assert rows["steps/x.py:20"]["count"] == 2
         assert rows["steps/x.py:20"]["total_ms"] == 2.0
         assert doc["step_definitions"][0]["key"] == "steps/x.py:10"  # slowest total first
@@ -79,7 +82,7 @@ class TestAggregation:
     def test_undefined_and_redacted_text(self, make_observer: Any, fx: Any) -> None:
         d = make_observer()
         d.start()
-        step = fx.FakeStep('I log in with token=hunter2', match=fx.definition("login", 3))
+        step = fx.FakeStep("I log in with token=hunter2", match=fx.definition("login", 3))
         d.step(step, 1)
         d.step(fx.FakeStep("nobody implemented me"), 1)
         d.finish()
@@ -126,7 +129,9 @@ class TestAttribution:
 
         d.obs._clock = ticking
         d.obs.profiler._clock = ticking
-        d.clock = type("C", (), {"__call__": lambda self: ticking(), "advance_ms": lambda self, ms: None})()
+        d.clock = type(
+            "C", (), {"__call__": lambda self: ticking(), "advance_ms": lambda self, ms: None}
+        )()
         for i in range(50):
             d.step(fx.FakeStep(f"s{i}", match=fx.definition("s", 1)), 0)
         d.finish()
@@ -139,14 +144,19 @@ class TestAttribution:
 class TestFinish:
     """History, reports and idempotence."""
 
-    def test_writes_reports_and_history_once(self, make_observer: Any, tmp_path: Path, fx: Any) -> None:
+    def test_writes_reports_and_history_once(
+        self, make_observer: Any, tmp_path: Path, fx: Any
+    ) -> None:
         d = make_observer(**{"report.formats": ["json", "html", "markdown", "prometheus"]})
         d.start()
         _suite(d, fx)
         written = d.finish()
         assert sorted(p.name for p in written) == [
-            "qhub-metrics.prom", "qhub-report.html", "qhub-report.json", "qhub-report.md",
-        ]  # fmt: skip
+            "qhub-metrics.prom",
+            "qhub-report.html",
+            "qhub-report.json",
+            "qhub-report.md",
+        ]
         assert d.obs.finish({}) == written  # second call: no-op, same paths
         from qhub.profiling.history import History
 
@@ -158,7 +168,9 @@ class TestFinish:
         assert report["run"]["status"] == "passed"
         assert report["stats"]["cache"]["hit_rate_percent"] == 75.0
 
-    def test_summary_ends_with_html_line(self, make_observer: Any, capsys: Any, monkeypatch: Any, fx: Any) -> None:
+    def test_summary_ends_with_html_line(
+        self, make_observer: Any, capsys: Any, monkeypatch: Any, fx: Any
+    ) -> None:
         import sys
 
         d = make_observer(**{"report.summary": True, "report.formats": ["json", "html"]})
@@ -189,7 +201,9 @@ class TestFinish:
         d.obs.finish({})  # at interpreter exit: no after_all
         assert d.obs.document["run"]["status"] == "interrupted"
 
-    def test_disabled_profiling_writes_nothing(self, make_observer: Any, tmp_path: Path, fx: Any) -> None:
+    def test_disabled_profiling_writes_nothing(
+        self, make_observer: Any, tmp_path: Path, fx: Any
+    ) -> None:
         d = make_observer(**{"profiling.enabled": False})
         d.start()
         assert d.finish() == []

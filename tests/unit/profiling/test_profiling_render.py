@@ -11,7 +11,7 @@ import pytest
 
 from qhub.profiling.render import renderer
 
-EVIL = "<script>alert(1)</script> | `x` \" \\ \n"
+EVIL = '<script>alert(1)</script> | `x` " \\ \n'
 
 
 @pytest.fixture
@@ -33,7 +33,9 @@ class TestHtml:
         html = renderer("html")(report)
         assert "<script>alert(1)</script>" not in html
         assert "&lt;script&gt;alert(1)&lt;/script&gt;" in html
-        island = re.search(r'<script type="application/json" id="qhub-data">(.*?)</script>', html, re.S)
+        island = re.search(
+            r'<script type="application/json" id="qhub-data">(.*?)</script>', html, re.S
+        )
         assert island is not None
         assert "</" not in island.group(1)
         data = json.loads(island.group(1))
@@ -61,8 +63,10 @@ class TestPrometheus:
 
     def test_labels_escaped(self, report: dict[str, Any]) -> None:
         text = renderer("prometheus")(report)
-        assert '# TYPE qhub_step_duration_seconds summary' in text
-        line = next(ln for ln in text.splitlines() if ln.startswith("qhub_step_duration_seconds_count"))
+        assert "# TYPE qhub_step_duration_seconds summary" in text
+        line = next(
+            ln for ln in text.splitlines() if ln.startswith("qhub_step_duration_seconds_count")
+        )
         assert line.endswith(" 1")
         assert '\\"' in line and "\\n" in line
         for ln in text.splitlines():

@@ -28,9 +28,14 @@ class TestPercentiles:
     def test_timing_stats(self) -> None:
         stats = TimingStats([1_000_000, 2_000_000, 3_000_000, 10_000_000])
         assert stats.as_dict() == {
-            "count": 4, "total_ms": 16.0, "mean_ms": 4.0, "min_ms": 1.0,
-            "p50_ms": 2.5, "p95_ms": 8.95, "max_ms": 10.0,
-        }  # fmt: skip
+            "count": 4,
+            "total_ms": 16.0,
+            "mean_ms": 4.0,
+            "min_ms": 1.0,
+            "p50_ms": 2.5,
+            "p95_ms": 8.95,
+            "max_ms": 10.0,
+        }
 
 
 class TestMannWhitney:
@@ -100,16 +105,21 @@ class TestRegressionRule:
     def test_same_slowdown_with_three_noisy_samples_is_not(self) -> None:
         rng = random.Random(2)
         check = RegressionCheck(20.0, 2.0)
-        assert check.compare("s", "k", "n", _noisy(rng, 130, 3, 0.3), _noisy(rng, 100, 3, 0.3)) is None
+        assert (
+            check.compare("s", "k", "n", _noisy(rng, 130, 3, 0.3), _noisy(rng, 100, 3, 0.3)) is None
+        )
 
     def test_microsecond_step_stays_under_noise_floor(self) -> None:
         rng = random.Random(3)
         check = RegressionCheck(20.0, 2.0)
         assert check.compare("s", "k", "n", _noisy(rng, 0.065, 500), _noisy(rng, 0.05, 500)) is None
         # the same data with no noise floor is a clear regression: only the floor hid it
-        assert RegressionCheck(20.0, 0.0).compare(
-            "s", "k", "n", _noisy(rng, 0.065, 500), _noisy(rng, 0.05, 500)
-        ) is not None
+        assert (
+            RegressionCheck(20.0, 0.0).compare(
+                "s", "k", "n", _noisy(rng, 0.065, 500), _noisy(rng, 0.05, 500)
+            )
+            is not None
+        )
 
     def test_below_threshold_is_not_flagged(self) -> None:
         rng = random.Random(4)
