@@ -1,28 +1,26 @@
-"""Wrap behave's hook table so qhub observes every hook and every step, scenario, feature.
+"""Instrument behave's hook dispatch so qhub observes every hook, step, scenario, feature.
 
-The user's own hooks keep running, in the same order, with the same arguments; an
-exception they raise propagates unchanged, so behave reports it exactly as without qhub.
-qhub's bookkeeping happens in ``finally`` blocks around them.
+qhub does not touch the user's hook table. It wraps the runner's ``run_hook`` (which
+behave calls for ``before_step``/``after_step`` and, through the next one, for every user
+hook) and ``run_hook_with_capture`` (which behave calls for the feature, rule, scenario and
+``after_all`` hooks, even when the user defines none). The user's hooks therefore run
+exactly as in plain behave: same order, same arguments, same capture, and a failing hook
+is reported by behave itself. Steps pay no hook-dispatch cost for qhub: when the user has
+no ``before_step``/``after_step``, nothing of behave's hook machinery runs for them.
 """
 
 from __future__ import annotations
 
-import functools
-from collections.abc import Callable, MutableMapping
+from collections.abc import Callable
 from time import perf_counter_ns
 from typing import Any, Protocol
 
-Hook = Callable[..., Any]
-
-ENTITY_KINDS = ("feature", "rule", "scenario", "step")
-TAG_HOOKS = ("before_tag", "after_tag")
-
 
 class Observer(Protocol):
-    """What the hook wrappers report to (implemented by the profiler)."""
+    """What the instrumentation reports to (implemented by the profiler)."""
 
     def on_hook(self, hook: str, target: Any, start_ns: int, end_ns: int, failed: bool) -> None:
-        """A hook ran from ``start_ns`` to ``end_ns`` (perf_counter_ns)."""
+        """A user hook ran from ``start_ns`` to ``end_ns`` (perf_counter_ns)."""
 
     def on_start(self, kind: str, target: Any, ns: int) -> None:
         """The body of a feature/rule/scenario/step starts (its before-hook returned)."""
@@ -31,112 +29,89 @@ class Observer(Protocol):
         """The body ended (its after-hook is about to start)."""
 
 
-def _before(kind: str, user: Hook | None, observer: Observer) -> Hook:
-    name = f"before_{kind}"
-    on_hook, on_start = observer.on_hook, observer.on_start
-
-    def hook(context: Any, target: Any) -> None:
-        start = perf_counter_ns()
-        failed = True
-        try:
-            if user is not None:
-                user(context, target)
-            failed = False
-        finally:
-            on_hook(name, target, start, perf_counter_ns(), failed)
-            on_start(kind, target, perf_counter_ns())
-
-    return _like(hook, user)
+_BEFORE = {f"before_{kind}": kind for kind in ("feature", "rule", "scenario")}
+_AFTER = {f"after_{kind}": kind for kind in ("feature", "rule", "scenario")}
 
 
-def _after(kind: str, user: Hook | None, observer: Observer) -> Hook:
-    name = f"after_{kind}"
-    on_hook, on_end = observer.on_hook, observer.on_end
-
-    def hook(context: Any, target: Any) -> None:
-        on_end(kind, target, perf_counter_ns())
-        start = perf_counter_ns()
-        failed = True
-        try:
-            if user is not None:
-                user(context, target)
-            failed = False
-        finally:
-            on_hook(name, target, start, perf_counter_ns(), failed)
-
-    return _like(hook, user)
-
-
-def _tag(name: str, user: Hook, observer: Observer) -> Hook:
-    def hook(context: Any, tag: Any) -> None:
-        start = perf_counter_ns()
-        failed = True
-        try:
-            user(context, tag)
-            failed = False
-        finally:
-            observer.on_hook(name, tag, start, perf_counter_ns(), failed)
-
-    return _like(hook, user)
-
-
-def _after_all(user: Hook | None, observer: Observer | None, shutdown: Callable[[], None]) -> Hook:
-    def hook(context: Any) -> None:
-        start = perf_counter_ns()
-        failed = True
-        try:
-            if user is not None:
-                user(context)
-            failed = False
-        finally:
-            if observer is not None:
-                observer.on_hook("after_all", None, start, perf_counter_ns(), failed)
-            shutdown()
-
-    return _like(hook, user)
-
-
-def timed_before_all(user: Hook | None, observer_for: Callable[[], Observer | None]) -> Hook:
-    """A before_all that reports its duration to the observer that exists once it returns."""
-
-    def hook(context: Any) -> None:
-        start = perf_counter_ns()
-        failed = True
-        try:
-            if user is not None:
-                user(context)
-            failed = False
-        finally:
-            observer = observer_for()
-            if observer is not None:
-                observer.on_hook("before_all", None, start, perf_counter_ns(), failed)
-
-    return _like(hook, user)
-
-
-def _like(wrapper: Hook, user: Hook | None) -> Hook:
-    """Give the wrapper the user's name, docstring and attributes (e.g. ``capture = False``)."""
-    if user is not None:
-        functools.update_wrapper(wrapper, user)
-    wrapper.__qhub_wrapped__ = True  # type: ignore[attr-defined]
-    return wrapper
-
-
-def wrap_hooks(
-    hooks: MutableMapping[str, Hook],
+def instrument_runner(
+    runner: Any,
     observer: Observer | None,
     shutdown: Callable[[], None],
+    *,
+    before_all_started_ns: int | None = None,
 ) -> None:
-    """Install qhub's wrappers into behave's hook table (``runner.hooks``), once."""
-    existing = hooks.get("after_all")
-    if existing is not None and getattr(existing, "__qhub_wrapped__", False):
+    """Wrap ``runner.run_hook`` and ``runner.run_hook_with_capture`` once.
+
+    ``shutdown`` runs after the user's ``after_all`` (also when it failed).
+    ``before_all_started_ns``: with ``install()`` the user's ``before_all`` is already
+    running; it is reported as ending when the first feature starts.
+    """
+    if getattr(runner, "_qhub_instrumented", False):
         return
-    if observer is not None:
-        for kind in ENTITY_KINDS:
-            hooks[f"before_{kind}"] = _before(kind, hooks.get(f"before_{kind}"), observer)
-            hooks[f"after_{kind}"] = _after(kind, hooks.get(f"after_{kind}"), observer)
-        for name in TAG_HOOKS:
-            user = hooks.get(name)
-            if user is not None:
-                hooks[name] = _tag(name, user, observer)
-    hooks["after_all"] = _after_all(hooks.get("after_all"), observer, shutdown)
+    runner._qhub_instrumented = True
+    hooks = runner.hooks
+    run_hook = runner.run_hook
+    run_with_capture = runner.run_hook_with_capture
+    pending_before_all = [before_all_started_ns] if observer is not None else [None]
+
+    if observer is None:
+
+        def capture_only(hook_name: str, *args: Any, **kwargs: Any) -> Any:
+            try:
+                return run_with_capture(hook_name, *args, **kwargs)
+            finally:
+                if hook_name == "after_all":
+                    shutdown()
+
+        runner.run_hook_with_capture = capture_only
+        return
+
+    on_hook, on_start, on_end = observer.on_hook, observer.on_start, observer.on_end
+
+    def timed_run_hook(hook_name: str, *args: Any) -> Any:
+        if hook_name == "before_step":
+            if hook_name in hooks:
+                start = perf_counter_ns()
+                passed = run_hook(hook_name, *args)
+                on_hook(hook_name, args[0], start, perf_counter_ns(), not passed)
+            else:
+                passed = True
+            on_start("step", args[0], perf_counter_ns())
+            return passed
+        if hook_name == "after_step":
+            on_end("step", args[0], perf_counter_ns())
+            if hook_name not in hooks:
+                return True
+        elif hook_name not in hooks:
+            return run_hook(hook_name, *args)
+        start = perf_counter_ns()
+        passed = run_hook(hook_name, *args)
+        target = args[0] if args and "all" not in hook_name else None
+        on_hook(hook_name, target, start, perf_counter_ns(), not passed)
+        return passed
+
+    def timed_with_capture(hook_name: str, *args: Any, **kwargs: Any) -> Any:
+        kind = _BEFORE.get(hook_name)
+        if kind is not None:
+            if pending_before_all[0] is not None:
+                on_hook("before_all", None, pending_before_all[0], perf_counter_ns(), False)
+                pending_before_all[0] = None
+            passed = run_with_capture(hook_name, *args, **kwargs)
+            on_start(kind, args[0], perf_counter_ns())
+            return passed
+        kind = _AFTER.get(hook_name)
+        if kind is not None:
+            on_end(kind, args[0], perf_counter_ns())
+            return run_with_capture(hook_name, *args, **kwargs)
+        if hook_name != "after_all":
+            return run_with_capture(hook_name, *args, **kwargs)
+        if pending_before_all[0] is not None:
+            on_hook("before_all", None, pending_before_all[0], perf_counter_ns(), False)
+            pending_before_all[0] = None
+        try:
+            return run_with_capture(hook_name, *args, **kwargs)
+        finally:
+            shutdown()
+
+    runner.run_hook = timed_run_hook
+    runner.run_hook_with_capture = timed_with_capture

@@ -3,14 +3,13 @@
 from __future__ import annotations
 
 import atexit
-import functools
 import os
 import sys
 import time
 from collections.abc import Mapping
 from typing import Any
 
-from qhub.behave._hooks import wrap_hooks
+from qhub.behave._hooks import instrument_runner
 from qhub.behave._loading import step_module_timings
 from qhub.behave.session import QHubSession
 from qhub.exceptions import QHubError
@@ -36,24 +35,6 @@ def _publish(context: Any, session: QHubSession) -> None:
     context.cache = session.cache
     context.data = session.data
     context.profiler = session.profiler
-
-
-def _close_before_all_on_first_feature(
-    hooks: dict[str, Any], session: QHubSession, started_ns: int
-) -> None:
-    """With install() the user's before_all is already running: it ends when features start."""
-    observer = session.observer
-    inner = hooks.get("before_feature")
-    if observer is None or inner is None:
-        return
-
-    @functools.wraps(inner)
-    def before_feature(context: Any, feature: Any) -> None:
-        hooks["before_feature"] = inner
-        observer.on_hook("before_all", None, started_ns, time.perf_counter_ns(), False)
-        inner(context, feature)
-
-    hooks["before_feature"] = before_feature
 
 
 def install(
@@ -85,10 +66,12 @@ def install(
         print(f"qhub: error: {exc}", file=sys.stderr)
         raise
     _publish(context, session)
-    hooks = context._runner.hooks
-    wrap_hooks(hooks, session.observer, session.close)
-    if _mode == "install":
-        _close_before_all_on_first_feature(hooks, session, started)
+    instrument_runner(
+        context._runner,
+        session.observer,
+        session.close,
+        before_all_started_ns=started if _mode == "install" else None,
+    )
     atexit.register(session.close)
     if session.observer is not None:
         phases = dict(_phases or {})
