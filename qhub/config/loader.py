@@ -4,6 +4,8 @@ from __future__ import annotations
 
 import difflib
 import json
+import math
+import re
 import types
 import typing
 from collections.abc import Mapping
@@ -15,6 +17,7 @@ from qhub.config.schema import NAMED_API_SECTION, SECTIONS, ApiSettings
 from qhub.config.sources import Entry
 from qhub.exceptions import ConfigError
 
+_API_NAME = re.compile(r"[A-Za-z0-9_-]{1,64}")
 _TRUE = {"1", "true", "yes", "on", "y"}
 _FALSE = {"0", "false", "no", "off", "n"}
 _NONE = {"", "none", "null"}
@@ -78,6 +81,17 @@ class _Invalid(Exception):
     pass
 
 
+def _one_line(text: str) -> str:
+    """Escape control characters so a message from user input stays on one line."""
+    if text.isprintable():
+        return text
+    return "".join(ch if ch.isprintable() else repr(ch)[1:-1] for ch in text)
+
+
+def _quote(key: str) -> str:
+    return f"'{key}'" if key.isprintable() else repr(key)
+
+
 def _scalar(value: Any, tp: Any, from_text: bool) -> Any:
     if tp is bool:
         if isinstance(value, bool):
@@ -100,13 +114,17 @@ def _scalar(value: Any, tp: Any, from_text: bool) -> Any:
         if isinstance(value, bool):
             raise _Invalid
         if isinstance(value, (int, float)):
-            return float(value)
-        if isinstance(value, str) and from_text:
+            number = float(value)
+        elif isinstance(value, str) and from_text:
             try:
-                return float(value.strip())
+                number = float(value.strip())
             except ValueError:
                 raise _Invalid from None
-        raise _Invalid
+        else:
+            raise _Invalid
+        if not math.isfinite(number):
+            raise _Invalid
+        return number
     if tp is str:
         if isinstance(value, str):
             return value
@@ -169,16 +187,18 @@ def _validate(entry: Entry, cls: type, name: str) -> Any:
         value = _coerce(entry.value, tp, entry.from_text)
     except _Invalid:
         raise ConfigError(
-            f"{entry.key}={shown} (from {entry.origin}): must be {_describe(tp, f)}"
+            _one_line(f"{entry.key}={shown} (from {entry.origin}): must be {_describe(tp, f)}")
         ) from None
     meta = f.metadata
     if meta.get("choices") and value not in meta["choices"]:
-        raise ConfigError(f"{entry.key}={shown} (from {entry.origin}): must be {_describe(tp, f)}")
+        raise ConfigError(
+            _one_line(f"{entry.key}={shown} (from {entry.origin}): must be {_describe(tp, f)}")
+        )
     if isinstance(value, (int, float)) and not isinstance(value, bool):
         lo, hi = meta.get("min"), meta.get("max")
         if (lo is not None and value < lo) or (hi is not None and value > hi):
             raise ConfigError(
-                f"{entry.key}={shown} (from {entry.origin}): must be {_describe(tp, f)}"
+                _one_line(f"{entry.key}={shown} (from {entry.origin}): must be {_describe(tp, f)}")
             )
     return value
 
@@ -191,7 +211,7 @@ def _target(key: str) -> tuple[str, str | None, type, str]:
     if (
         len(parts) == 3
         and parts[0] == NAMED_API_SECTION
-        and parts[1]
+        and _API_NAME.fullmatch(parts[1])
         and parts[2] in _fields(ApiSettings)
     ):
         return NAMED_API_SECTION, parts[1], ApiSettings, parts[2]
@@ -212,7 +232,10 @@ def merge(entries: list[Entry]) -> tuple[dict[str, Any], dict[str, Any], dict[st
             section, api_name, cls, name = _target(entry.key)
         except KeyError:
             raise ConfigError(
-                f"unknown setting '{entry.key}' (from {entry.origin}){_suggest(entry.key)}"
+                _one_line(
+                    f"unknown setting {_quote(entry.key)} (from {entry.origin})"
+                    f"{_suggest(entry.key)}"
+                )
             ) from None
         value = _validate(entry, cls, name)
         if api_name is None:

@@ -45,6 +45,7 @@ def faker_version() -> str:
 
 def new_faker(locale: str) -> Any:
     """A fresh ``faker.Faker`` for ``locale``; raises DataError for an unknown locale."""
+    from qhub.data._text import one_line
     from qhub.exceptions import DataError
 
     try:
@@ -54,7 +55,7 @@ def new_faker(locale: str) -> Any:
     try:
         fake = Faker(locale)
     except AttributeError as exc:
-        raise DataError(f"unknown Faker locale {locale!r}") from exc
+        raise DataError(one_line(f"unknown Faker locale {locale!r}")) from exc
     next(_process_instances)
     return fake
 

@@ -10,6 +10,7 @@ import json
 from datetime import date, datetime
 from typing import Any
 
+from qhub.data._text import one_line
 from qhub.exceptions import TemplateError
 
 Path_ = tuple[str | int, ...]
@@ -34,7 +35,7 @@ class Source:
 
     def error(self, path: Path_, what: str, problem: str) -> TemplateError:
         """``TemplateError("file:line: what: problem")`` for the key at ``path``."""
-        return TemplateError(f"{self.name}:{self.line(path)}: {what}: {problem}")
+        return TemplateError(one_line(f"{self.name}:{self.line(path)}: {what}: {problem}"))
 
 
 def parse(name: str, text: str, *, is_json: bool) -> Source:
@@ -45,24 +46,43 @@ def parse(name: str, text: str, *, is_json: bool) -> Source:
         try:
             json.loads(text)
         except json.JSONDecodeError as exc:
-            raise TemplateError(f"{name}:{exc.lineno}: malformed JSON: {exc.msg}") from None
-    loader = yaml.SafeLoader(text)
+            raise _malformed(name, exc.lineno, "JSON", exc.msg) from None
+        except RecursionError:
+            raise _malformed(name, 1, "JSON", "nested too deeply") from None
     try:
-        node = loader.get_single_node()
-        data = loader.construct_document(node) if node is not None else None
+        # The constructor already scans ``text`` for unprintable characters (ReaderError).
+        loader = yaml.SafeLoader(text)
+        try:
+            node = loader.get_single_node()
+            data = loader.construct_document(node) if node is not None else None
+        finally:
+            loader.dispose()
+        lines: dict[Path_, int] = {}
+        if node is not None:
+            _collect_lines(node, (), lines)
+    except yaml.reader.ReaderError as exc:
+        line = text.count("\n", 0, max(exc.position, 0)) + 1
+        char = exc.character
+        what = f"#x{char:04x}" if isinstance(char, int) else repr(char)
+        raise _malformed(name, line, "YAML", f"unacceptable character {what}: {exc.reason}"
+                         ) from None
     except yaml.MarkedYAMLError as exc:
         mark = exc.problem_mark or exc.context_mark
         line = mark.line + 1 if mark is not None else 1
         problem = exc.problem or exc.context or "malformed YAML"
-        raise TemplateError(f"{name}:{line}: malformed YAML: {problem}") from None
+        raise _malformed(name, line, "YAML", problem) from None
     except yaml.YAMLError as exc:
-        raise TemplateError(f"{name}:1: malformed YAML: {exc}") from None
-    finally:
-        loader.dispose()
-    lines: dict[Path_, int] = {}
-    if node is not None:
-        _collect_lines(node, (), lines)
-    return Source(name, _jsonable(data, name, lines), lines)
+        raise _malformed(name, 1, "YAML", str(exc)) from None
+    except RecursionError:
+        raise _malformed(name, 1, "YAML", "nested too deeply") from None
+    try:
+        return Source(name, _jsonable(data, name, lines), lines)
+    except RecursionError:
+        raise _malformed(name, 1, "YAML", "nested too deeply") from None
+
+
+def _malformed(name: str, line: int, syntax: str, problem: str) -> TemplateError:
+    return TemplateError(one_line(f"{name}:{line}: malformed {syntax}: {problem}"))
 
 
 def _collect_lines(node: Any, path: Path_, out: dict[Path_, int]) -> None:
@@ -92,7 +112,7 @@ def _jsonable(value: Any, name: str, lines: dict[Path_, int], path: Path_ = ()) 
         return value
     line = Source(name, None, lines).line(path)
     raise TemplateError(
-        f"{name}:{line}: value of type {type(value).__name__} is not JSON-compatible"
+        one_line(f"{name}:{line}: value of type {type(value).__name__} is not JSON-compatible")
     )
 
 

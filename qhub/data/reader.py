@@ -15,6 +15,7 @@ from typing import Any, Protocol
 
 from qhub.data._faker import CountingFaker, faker_version, new_faker
 from qhub.data._source import parse
+from qhub.data._text import one_line
 from qhub.data.metrics import DataMetrics
 from qhub.data.recipe import GENERATOR_VERSION
 from qhub.data.templates import Template, TemplateSet, resolve, validate_file
@@ -94,8 +95,10 @@ class CacheAwareDataReader:
     def _of_kind(self, name: str, kind: str) -> dict[str, Any]:
         template = self.load().template(name)
         if template.base != kind:
-            raise DataError(f"template {name!r} ({template.file}:{template.line}) describes "
-                            f"{template.base or 'custom'} records, not {kind} records")
+            raise DataError(one_line(
+                f"template {name!r} ({template.file}:{template.line}) describes "
+                f"{template.base or 'custom'} records, not {kind} records"
+            ))
         return _as_dict(template)
 
     def _display(self, path: Path) -> str:
@@ -108,7 +111,9 @@ class CacheAwareDataReader:
         try:
             raw = path.read_bytes()
         except OSError as exc:
-            raise TemplateError(f"{self._display(path)}:1: cannot read: {exc.strerror}") from None
+            raise TemplateError(
+                one_line(f"{self._display(path)}:1: cannot read: {exc.strerror}")
+            ) from None
         name = self._display(path)
         digest = hashlib.sha256(raw).hexdigest()
         key = (f"tpl:{digest[:32]}:{hashlib.sha256(name.encode()).hexdigest()[:8]}:"
@@ -121,7 +126,7 @@ class CacheAwareDataReader:
         try:
             text = raw.decode("utf-8")
         except UnicodeDecodeError as exc:
-            raise TemplateError(f"{name}:1: not UTF-8 text ({exc.reason})") from None
+            raise TemplateError(one_line(f"{name}:1: not UTF-8 text ({exc.reason})")) from None
         source = parse(name, text, is_json=path.suffix == ".json")
         content = validate_file(source, self._provider)
         self.metrics.template_parse_misses += 1

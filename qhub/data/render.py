@@ -10,6 +10,7 @@ from decimal import Decimal
 from typing import Any
 
 from qhub.data._faker import CountingFaker
+from qhub.data._text import one_line
 from qhub.data.kinds import KINDS, Context, Record
 from qhub.data.templates import Template
 from qhub.exceptions import DataError
@@ -50,9 +51,9 @@ def _evaluate(
         try:
             value = to_json(provider(*directive["args"], **directive["kwargs"]))
         except Exception as exc:  # a provider rejecting its arguments at run time
-            raise DataError(f"{template.file}:{template.line}: template '{template.name}' "
+            raise DataError(one_line(f"{template.file}:{template.line}: template '{template.name}' "
                             f"field '{name}': provider '{directive['faker']}' failed: "
-                            f"{exc}") from exc
+                            f"{exc}")) from exc
         return ctx.unique(f"{template.name}.{name}", value, index) if directive["unique"] else value
     if "choice" in directive:
         return copy.deepcopy(fake.random_element(directive["choice"]))
@@ -62,16 +63,16 @@ def _evaluate(
         try:
             value = directive["format"].format_map(record)
         except (KeyError, IndexError, AttributeError) as exc:
-            raise DataError(f"{template.file}:{template.line}: template '{template.name}' "
-                            f"field '{name}': format needs field {exc}") from None
+            raise DataError(one_line(f"{template.file}:{template.line}: template '{template.name}' "
+                            f"field '{name}': format needs field {exc}")) from None
         return ctx.unique(f"{template.name}.{name}", value, index) if directive["unique"] else value
     if "ref" in directive:
         rows = ctx.related[related_key(directive["ref"], directive["of"])]
         row = fake.random_element(rows)
         if directive["field"] not in row:
-            raise DataError(f"{template.file}:{template.line}: template '{template.name}' "
+            raise DataError(one_line(f"{template.file}:{template.line}: template '{template.name}' "
                             f"field '{name}': referenced {directive['ref']!r} records have no "
-                            f"field {directive['field']!r}")
+                            f"field {directive['field']!r}"))
         return copy.deepcopy(row[directive["field"]])
     return {
         key: _evaluate(f"{name}.{key}", sub, fake=fake, index=index, ctx=ctx, record=record,

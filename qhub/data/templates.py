@@ -15,6 +15,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from qhub.data._source import Path_, Source
+from qhub.data._text import one_line
 from qhub.data.kinds import KIND_FIELDS, KINDS
 from qhub.data.recipe import stable_hash
 from qhub.exceptions import DataError, TemplateError
@@ -286,7 +287,9 @@ class TemplateSet:
             return self.templates[name]
         except KeyError:
             known = ", ".join(sorted([*KINDS, *self.templates]))
-            raise DataError(f"unknown kind or template {name!r} (known: {known})") from None
+            raise DataError(
+                one_line(f"unknown kind or template {name!r} (known: {known})")
+            ) from None
 
     def dataset(self, name: str) -> dict[str, Any]:
         """The dataset definition called ``name``."""
@@ -294,7 +297,7 @@ class TemplateSet:
             return self.datasets[name]
         except KeyError:
             known = ", ".join(sorted(self.datasets)) or "none defined"
-            raise DataError(f"unknown dataset {name!r} (known: {known})") from None
+            raise DataError(one_line(f"unknown dataset {name!r} (known: {known})")) from None
 
 
 def resolve(files: list[dict[str, Any]]) -> TemplateSet:
@@ -305,14 +308,14 @@ def resolve(files: list[dict[str, Any]]) -> TemplateSet:
         for name, spec in content["templates"].items():
             if name in raw:
                 first = raw[name]
-                raise TemplateError(f"{spec['file']}:{spec['line']}: template '{name}': "
-                                    f"already defined at {first['file']}:{first['line']}")
+                raise TemplateError(one_line(f"{spec['file']}:{spec['line']}: template '{name}': "
+                                    f"already defined at {first['file']}:{first['line']}"))
             raw[name] = spec
         for name, spec in content["datasets"].items():
             if name in datasets:
                 first = datasets[name]
-                raise TemplateError(f"{spec['file']}:{spec['line']}: dataset '{name}': "
-                                    f"already defined at {first['file']}:{first['line']}")
+                raise TemplateError(one_line(f"{spec['file']}:{spec['line']}: dataset '{name}': "
+                                    f"already defined at {first['file']}:{first['line']}"))
             datasets[name] = spec
     resolved: dict[str, Template] = {}
     for name in raw:
@@ -320,9 +323,9 @@ def resolve(files: list[dict[str, Any]]) -> TemplateSet:
     for spec in datasets.values():
         for entry, entry_spec in spec["entries"].items():
             if entry_spec["of"] not in KINDS and entry_spec["of"] not in resolved:
-                raise TemplateError(f"{spec['file']}:{entry_spec['line']}: dataset "
+                raise TemplateError(one_line(f"{spec['file']}:{entry_spec['line']}: dataset "
                                     f"'{spec['name']}' entry '{entry}': unknown kind or "
-                                    f"template '{entry_spec['of']}'")
+                                    f"template '{entry_spec['of']}'"))
     return TemplateSet(resolved, datasets)
 
 
@@ -334,7 +337,7 @@ def _resolve_one(
     spec = raw[name]
     where = f"{spec['file']}:{spec['line']}: template '{name}'"
     if name in stack:
-        raise TemplateError(f"{where}: circular reference {' -> '.join((*stack, name))}")
+        raise TemplateError(one_line(f"{where}: circular reference {' -> '.join((*stack, name))}"))
     stack = (*stack, name)
     deps: dict[str, str] = {}
     kind = spec["kind"]
@@ -349,13 +352,13 @@ def _resolve_one(
             deps[kind] = parent.hash
             base, layers, refs = parent.base, parent.layers, list(parent.refs)
         else:
-            raise TemplateError(f"{where}: unknown kind or template '{kind}'")
+            raise TemplateError(one_line(f"{where}: unknown kind or template '{kind}'"))
     for target, field_name, of in _refs(spec["fields"]):
         if target in raw:
             deps[target] = _resolve_one(target, raw, done, stack).hash
         elif target not in KINDS:
-            raise TemplateError(f"{where}: field '{field_name}': ref to unknown kind or "
-                                f"template '{target}'")
+            raise TemplateError(one_line(f"{where}: field '{field_name}': ref to unknown kind or "
+                                f"template '{target}'"))
         if (target, of) not in refs:
             refs.append((target, of))
     content = {"kind": kind, "fields": spec["fields"], "deps": deps}

@@ -17,6 +17,7 @@ from typing import TYPE_CHECKING, Any
 import orjson
 
 from qhub.data._faker import CountingFaker, new_faker
+from qhub.data._text import one_line
 from qhub.data.kinds import KINDS, RELATED, Context, Record
 from qhub.data.metrics import DataMetrics
 from qhub.data.recipe import Recipe, stable_hash
@@ -132,9 +133,9 @@ class TestData:
         row_list = tuple(dict(r) for r in rows or ())
         count = len(row_list) if n is None else n
         if isinstance(count, bool) or not isinstance(count, int) or count < 0:
-            raise DataError(f"record count must be a non-negative integer, got {n!r}")
+            raise DataError(one_line(f"record count must be a non-negative integer, got {n!r}"))
         if row_list and len(row_list) != count:
-            raise DataError(f"{len(row_list)} rows given for {count} records")
+            raise DataError(one_line(f"{len(row_list)} rows given for {count} records"))
         related = {k: v for k, v in (("users", users), ("products", products)) if v is not None}
         stored = _Stored(kind, count, related, dict(overrides), row_list)
         self._base_of(kind)  # fail fast on an unknown name, before storing the label
@@ -187,7 +188,9 @@ class TestData:
             stored = self._labels[key]
         except KeyError:
             known = ", ".join(sorted(self._labels)) or "none yet"
-            raise DataError(f"no test data stored under {key!r} (stored: {known})") from None
+            raise DataError(
+                one_line(f"no test data stored under {key!r} (stored: {known})")
+            ) from None
         return self._materialize(stored)
 
     def __getitem__(self, key: str) -> list[Record]:
@@ -281,7 +284,9 @@ class TestData:
             return self._labels[label]
         except KeyError:
             known = ", ".join(sorted(self._labels)) or "none yet"
-            raise DataError(f"related data {label!r} was never stored (stored: {known})") from None
+            raise DataError(
+                one_line(f"related data {label!r} was never stored (stored: {known})")
+            ) from None
 
     def _dataset(
         self,
@@ -321,7 +326,7 @@ class TestData:
         else:
             self.metrics.hit(time.perf_counter() - began)
         if not isinstance(value, list):
-            raise DataError(f"cache entry {recipe.key!r} does not hold a list of records")
+            raise DataError(one_line(f"cache entry {recipe.key!r} does not hold a list of records"))
         return value
 
     def _label_records(self, label: str) -> list[Record]:
@@ -338,8 +343,9 @@ class TestData:
     ) -> list[Record]:
         for rel_name, rows in related.items():
             if not rows:
-                raise DataError(f"cannot make {name!r} records: related {rel_name!r} data is "
-                                "empty")
+                raise DataError(
+                    one_line(f"cannot make {name!r} records: related {rel_name!r} data is empty")
+                )
         fake = self._faker()
         fake.seed(recipe.faker_seed)
         ctx = Context(start=start, related=related)

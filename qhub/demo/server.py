@@ -65,6 +65,7 @@ class _Handler(BaseHTTPRequestHandler):
         super().setup()
         self.connection.setsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)
         self._served = 0
+        self._raw = b""
 
     def log_message(self, format: str, *args: Any) -> None:
         return
@@ -81,9 +82,16 @@ class _Handler(BaseHTTPRequestHandler):
         if self.command != "HEAD":
             self.wfile.write(payload)
 
+    def _read_body(self) -> bytes:
+        """Consume the request body, so a keep-alive connection stays in sync."""
+        try:
+            length = int(self.headers.get("Content-Length") or 0)
+        except ValueError:
+            length = 0
+        return self.rfile.read(length) if length > 0 else b""
+
     def _body(self) -> Any:
-        length = int(self.headers.get("Content-Length") or 0)
-        raw = self.rfile.read(length) if length else b""
+        raw = self._raw
         if not raw:
             return {}
         try:
@@ -96,6 +104,7 @@ class _Handler(BaseHTTPRequestHandler):
         with srv.stats_lock:
             srv.requests += 1
         self._served += 1
+        self._raw = self._read_body()
         faults = srv.faults
         if faults.take("drop_next"):
             self.close_connection = True

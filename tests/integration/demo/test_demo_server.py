@@ -85,3 +85,12 @@ class TestDemoServer:
         conn = http.client.HTTPConnection("127.0.0.1", demo.port)
         call(conn, "GET", "/pets?limit=3")
         assert seen == [("GET", "/pets")]
+
+
+def test_injected_failure_consumes_the_body(demo: DemoServer) -> None:
+    """A failed POST must not leave its body on the keep-alive connection."""
+    conn = http.client.HTTPConnection("127.0.0.1", demo.port)
+    demo.faults.fail_next = 1
+    assert call(conn, "POST", "/pets", {"name": "Rex" * 100})[0] == 503
+    assert call(conn, "POST", "/pets", {"name": "Max"}) == (201, {"name": "Max", "id": 1})
+    assert demo.stats()["connections_accepted"] == 1

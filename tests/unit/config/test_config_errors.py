@@ -111,3 +111,20 @@ class TestBrokenFiles:
     def test_missing_explicit_file(self, tmp_path: Path) -> None:
         message = error_of(tmp_path, environ={"QHUB_CONFIG": "nope.yaml"})
         assert "does not exist" in message
+
+
+class TestHostileInput:
+    """Input that could break the one-line promise or sneak in unusable values."""
+
+    @pytest.mark.parametrize("text", ["nan", "inf", "-inf", "1e309"])
+    def test_non_finite_numbers_are_refused(self, tmp_path: Path, text: str) -> None:
+        message = error_of(tmp_path, environ={"QHUB_API_READ_TIMEOUT": text})
+        assert message.startswith(f"api.read_timeout='{text}'")
+
+    def test_control_characters_in_keys_stay_on_one_line(self, tmp_path: Path) -> None:
+        message = error_of(tmp_path, environ={}, userdata={"qhub.cache.back\nend": "x"})
+        assert "'cache.back\\nend'" in message
+
+    def test_api_names_must_be_plain(self, tmp_path: Path) -> None:
+        message = error_of(tmp_path, environ={}, overrides={"apis.bad name.base_url": "http://x"})
+        assert message.startswith("unknown setting 'apis.bad name.base_url'")
