@@ -47,3 +47,10 @@ Feature: Pets in the demo store
       | Milo    | cat     |
       | Kiwi    | bird    |
       | Sheldon | turtle  |
+
+  @data
+  Scenario: A litter of pets built from a template is listed by the store
+    Given 3 cached "adoptable_pet" records as "litter"
+    When the pets "litter" are added to the store
+    Then the store lists at least 3 pets
+    And the cached "litter" records have unique "chip" values

@@ -101,3 +101,11 @@ class APIStatusError(APIClientError):
 
 class SchemaError(APIClientError):
     """A JSON Schema file is missing, unreadable or not a valid schema."""
+
+
+class HistoryQuarantinedError(HistoryCorruptError):
+    """The run-history database was unreadable and has been moved to ``moved_to``."""
+
+    def __init__(self, message: str, moved_to: str) -> None:
+        super().__init__(message)
+        self.moved_to = moved_to

@@ -58,3 +58,17 @@ def step_bad_order(context):
 def step_unique_emails(context):
     emails = [user["email"] for user in context.users]
     assert len(emails) == len(set(emails)), emails
+
+
+@when('the pets "{key}" are added to the store')
+def step_add_pets(context, key):
+    for pet in context.data.get(key):
+        response = context.api.post("/pets", json=pet)
+        assert response.status_code == 201, response.text
+        context.created_ids.append(f"/pets/{response.json()['id']}")
+
+
+@then("the store lists at least {count:d} pets")
+def step_list_pets(context, count):
+    pets = context.api.get("/pets").json()
+    assert len(pets) >= count, pets

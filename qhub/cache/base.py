@@ -26,6 +26,9 @@ class CacheBackend(ABC):
 
     name: str = "base"
     """Short name shown in stats (``memory``, ``disk``, ``redis``, ``layered``)."""
+    compresses: bool = True
+    """Whether the manager zlib-compresses large payloads for this store by default
+    (``compress_threshold="auto"``). In-process stores set False: they only pay for it."""
 
     def __init__(self) -> None:
         self._listeners: list[Listener] = []

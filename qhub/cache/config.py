@@ -79,7 +79,12 @@ def cache_from_config(
         namespace=namespace or cache.namespace,
         default_ttl=cache.default_ttl,
         on_error=cache.on_error,
-        compress_threshold=cache.compress_threshold,
+        # unset: "auto" (compress except on the in-process memory backend)
+        compress_threshold=(
+            cache.compress_threshold
+            if config.origin("cache.compress_threshold") != "default"
+            else "auto"
+        ),
         allow_pickle=cache.allow_pickle,
         pickle_secret=cache.pickle_secret,
         lock_timeout=cache.lock_timeout,

@@ -63,6 +63,7 @@ class MemoryCacheBackend(CacheBackend):
     """Thread-safe in-memory store with ``max_size`` items and an eviction policy."""
 
     name = "memory"
+    compresses = False
 
     def __init__(
         self,
@@ -128,9 +129,17 @@ class MemoryCacheBackend(CacheBackend):
         return item
 
     def get(self, key: str) -> bytes | None:
+        # ``_live`` inlined: this is the hot path of every memory-cache lookup
         with self._mutex:
-            item = self._live(key)
-        return None if item is None else item[0]
+            try:
+                data, expires = self._store[key]
+            except KeyError:
+                return None
+            if expires != _INF and expires <= self.timer():
+                del self._store[key]
+                self._expired(key)
+                return None
+        return data
 
     def get_entry(self, key: str) -> Entry | None:
         with self._mutex:

@@ -45,27 +45,40 @@ SIGNATURE_LEN = 32
 TAG = "__qh__"
 
 _HEADER_JSON = MAGIC + bytes((CODEC_JSON, COMPRESS_NONE))
-_SCALARS = frozenset({str, int, bool, type(None)})
+PLAIN_HEADER = _HEADER_JSON
+"""Header of an uncompressed plain-JSON value: its payload is one ``orjson.loads`` away."""
 _INT_MIN, _INT_MAX = -(2**63), 2**64 - 1
 
 
+_LEAVES = frozenset({str, int, bool, type(None)})
+"""Exact types orjson writes and reads back unchanged (ints only in its 64-bit range)."""
+
+
 def _is_plain(value: Any) -> bool:
-    """True when orjson alone round-trips ``value`` exactly (only JSON types, str keys)."""
+    """True unless ``value`` holds something orjson would write but not read back exactly.
+
+    That is: a type other than dict, list, str, int, bool, None and float (subclasses
+    included: ``tuple``, ``UUID``, enums...), a non-finite float, or a dict with our tag
+    key. Two cases are left to orjson, which refuses them with ``TypeError`` (the caller then
+    takes the tagged path): dict keys that are not exactly ``str``, and ints beyond 64 bits.
+    Hot on every ``set``: leaves cost one set lookup each, no call.
+    """
     kind = type(value)
-    if kind in _SCALARS:
-        return kind is not int or _INT_MIN <= value <= _INT_MAX
-    if kind is float:
-        return math.isfinite(value)
     if kind is dict:
         if TAG in value:
             return False
-        for k, v in value.items():
-            if type(k) is not str or (type(v) is not str and not _is_plain(v)):
-                return False
-        return True
-    if kind is list:
-        return all(type(v) is str or _is_plain(v) for v in value)
-    return False
+        items: Any = value.values()
+    elif kind is list:
+        items = value
+    elif kind is float:
+        return bool(value - value == 0)  # False exactly for inf, -inf and nan
+    else:
+        return kind in _LEAVES
+    # a loop, not all(): no generator frame on the hot path
+    for item in items:  # noqa: SIM110
+        if type(item) not in _LEAVES and not _is_plain(item):
+            return False
+    return True
 
 
 def _tag(value: Any) -> Any:
@@ -176,9 +189,18 @@ class Serializer:
 
     def dumps(self, value: Any) -> bytes:
         """``value`` as stored bytes; :class:`SerializationError` if it cannot be encoded."""
-        if _is_plain(value):
-            payload, codec = orjson.dumps(value), CODEC_JSON
-        else:
+        try:
+            plain = _is_plain(value)
+            if plain:
+                payload, codec = orjson.dumps(value), CODEC_JSON
+                threshold = self.compress_threshold
+                if threshold is None or len(payload) <= threshold:
+                    return _HEADER_JSON + payload  # the common case: no header to build
+        except RecursionError:
+            raise SerializationError("cannot encode value: nested too deeply") from None
+        except TypeError:  # a non-str dict key, an int beyond 64 bits, or too deep
+            plain = False
+        if not plain:
             try:
                 payload, codec = orjson.dumps(_tag(value)), CODEC_TAGGED
             except SerializationError:
@@ -187,6 +209,8 @@ class Serializer:
                 payload, codec = pickle.dumps(value, protocol=pickle.HIGHEST_PROTOCOL), CODEC_PICKLE
             except (TypeError, ValueError) as exc:  # orjson.JSONEncodeError is a TypeError
                 raise SerializationError(f"cannot encode value: {exc}") from exc
+            except RecursionError:
+                raise SerializationError("cannot encode value: nested too deeply") from None
         compression = COMPRESS_NONE
         threshold = self.compress_threshold
         if threshold is not None and len(payload) > threshold:

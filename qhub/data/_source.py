@@ -39,22 +39,41 @@ class Source:
 
 
 def parse(name: str, text: str, *, is_json: bool) -> Source:
-    """Parse ``text`` (the content of file ``name``); raises TemplateError with a line."""
-    import yaml
+    """Parse ``text`` (the content of file ``name``); raises TemplateError with a line.
 
+    JSON data comes from :mod:`json` (PyYAML would split ``\\ud83d\\ude00`` escapes into
+    lone surrogates); PyYAML then only supplies the key lines, best effort.
+    """
     if is_json:
         try:
-            json.loads(text)
+            data = json.loads(text)
         except json.JSONDecodeError as exc:
             raise _malformed(name, exc.lineno, "JSON", exc.msg) from None
         except RecursionError:
             raise _malformed(name, 1, "JSON", "nested too deeply") from None
+        try:
+            lines = _compose(name, text, construct=False)[1]
+        except TemplateError:
+            lines = {}
+    else:
+        data, lines = _compose(name, text, construct=True)
     try:
-        # The constructor already scans ``text`` for unprintable characters (ReaderError).
+        return Source(name, _jsonable(data, name, lines), lines)
+    except RecursionError:
+        raise _malformed(name, 1, "JSON" if is_json else "YAML", "nested too deeply") from None
+
+
+def _compose(name: str, text: str, *, construct: bool) -> tuple[Any, dict[Path_, int]]:
+    """PyYAML's data (when ``construct``) and the line of every key; TemplateError if bad."""
+    import yaml
+
+    try:
+        # The constructor already scans ``text`` for unprintable characters (ReaderError),
+        # so it belongs inside the ``try``.
         loader = yaml.SafeLoader(text)
         try:
             node = loader.get_single_node()
-            data = loader.construct_document(node) if node is not None else None
+            data = loader.construct_document(node) if construct and node is not None else None
         finally:
             loader.dispose()
         lines: dict[Path_, int] = {}
@@ -75,10 +94,7 @@ def parse(name: str, text: str, *, is_json: bool) -> Source:
         raise _malformed(name, 1, "YAML", str(exc)) from None
     except RecursionError:
         raise _malformed(name, 1, "YAML", "nested too deeply") from None
-    try:
-        return Source(name, _jsonable(data, name, lines), lines)
-    except RecursionError:
-        raise _malformed(name, 1, "YAML", "nested too deeply") from None
+    return data, lines
 
 
 def _malformed(name: str, line: int, syntax: str, problem: str) -> TemplateError:
@@ -103,12 +119,17 @@ def _collect_lines(node: Any, path: Path_, out: dict[Path_, int]) -> None:
 def _jsonable(value: Any, name: str, lines: dict[Path_, int], path: Path_ = ()) -> Any:
     """YAML values as JSON-compatible data: dates become ISO strings; keys become strings."""
     if isinstance(value, dict):
-        return {str(k): _jsonable(v, name, lines, (*path, str(k))) for k, v in value.items()}
+        return {
+            _text(str(k), name, lines, path): _jsonable(v, name, lines, (*path, str(k)))
+            for k, v in value.items()
+        }
     if isinstance(value, list):
         return [_jsonable(v, name, lines, (*path, i)) for i, v in enumerate(value)]
     if isinstance(value, (datetime, date)):
         return value.isoformat()
-    if value is None or isinstance(value, (str, int, float, bool)):
+    if isinstance(value, str):
+        return _text(value, name, lines, path)
+    if value is None or isinstance(value, (int, float, bool)):
         return value
     line = Source(name, None, lines).line(path)
     raise TemplateError(
@@ -116,3 +137,17 @@ def _jsonable(value: Any, name: str, lines: dict[Path_, int], path: Path_ = ()) 
     )
 
 
+
+
+def _text(value: str, name: str, lines: dict[Path_, int], path: Path_) -> str:
+    """``value`` if it is valid Unicode text (no lone surrogates, which UTF-8 cannot hold)."""
+    if not value.isascii():
+        try:
+            value.encode("utf-8")
+        except UnicodeEncodeError as exc:
+            line = Source(name, None, lines).line(path)
+            bad = value[exc.start : exc.end]
+            raise TemplateError(
+                one_line(f"{name}:{line}: text {bad!r} is not valid Unicode (lone surrogate)")
+            ) from None
+    return value

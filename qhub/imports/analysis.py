@@ -109,6 +109,8 @@ class FileFacts:
     """Text of ``context.execute_steps('''...''')`` calls (those steps count as used)."""
     suppress: dict[int, set[str]] = field(default_factory=dict)
     all_names: set[str] = field(default_factory=set)
+    module_calls: set[str] = field(default_factory=set)
+    """Names called at import time (``X = helper()``): their bodies run at load too."""
     final_matcher: str = "parse"
     """Step matcher in force at the end of the module (environment.py sets the default)."""
 
@@ -178,37 +180,21 @@ def _const_str(node: ast.expr | None) -> str | None:
     return None
 
 
-def _local_names(fn: ast.FunctionDef | ast.AsyncFunctionDef | ast.Lambda) -> set[str]:
-    """Names bound inside a function body (its own scope, nested defs excluded)."""
-    names: set[str] = set()
-    a = fn.args
-    for arg in [*a.posonlyargs, *a.args, *a.kwonlyargs, a.vararg, a.kwarg]:
-        if arg is not None:
-            names.add(arg.arg)
-    body: list[ast.AST] = [fn.body] if isinstance(fn, ast.Lambda) else list(fn.body)
-    stack = list(body)
-    while stack:
-        node = stack.pop()
-        if isinstance(node, ast.Name) and isinstance(node.ctx, (ast.Store, ast.Del)):
-            names.add(node.id)
-        elif isinstance(node, (ast.Import, ast.ImportFrom)):
-            for al in node.names:
-                if al.name != "*":
-                    names.add(al.asname or al.name.split(".")[0])
-        elif isinstance(node, (ast.FunctionDef, ast.AsyncFunctionDef, ast.ClassDef)):
-            names.add(node.name)
-            continue
-        elif isinstance(node, ast.ExceptHandler) and node.name:
-            names.add(node.name)
-        if isinstance(node, (ast.Lambda, ast.FunctionDef, ast.AsyncFunctionDef)):
-            continue
-        stack.extend(ast.iter_child_nodes(node))
-    globals_: set[str] = set()
-    if not isinstance(fn, ast.Lambda):
-        for node in ast.walk(fn):
-            if isinstance(node, ast.Global):
-                globals_.update(node.names)
-    return names - globals_
+@dataclass
+class _Frame:
+    """One function scope being walked: names it binds, and module names it reads."""
+
+    locals: set[str] = field(default_factory=set)
+    globals: set[str] = field(default_factory=set)
+    uses: dict[str, int] = field(default_factory=dict)
+
+
+def _arg_names(args: ast.arguments) -> set[str]:
+    return {
+        a.arg
+        for a in [*args.posonlyargs, *args.args, *args.kwonlyargs, args.vararg, args.kwarg]
+        if a is not None
+    }
 
 
 class _Walker:
@@ -218,7 +204,8 @@ class _Walker:
         self.facts = facts
         self.matcher = matcher
         self.owner = _MODULE
-        self.shadow: list[set[str]] = []
+        self.frames: list[_Frame] = []
+        self.declared_globals: set[str] = set()
         self.loop = 0
         self.type_checking = 0
         self.guarded = 0
@@ -236,7 +223,11 @@ class _Walker:
             self.import_(node, top)
         elif isinstance(node, (ast.FunctionDef, ast.AsyncFunctionDef)):
             self.function(node)
+        elif isinstance(node, ast.Global):
+            if self.frames:
+                self.frames[-1].globals.update(node.names)
         elif isinstance(node, ast.ClassDef):
+            self.bind_local(node.name)
             for expr in [*node.decorator_list, *node.bases, *(k.value for k in node.keywords)]:
                 self.expr(expr)
             for child in node.body:
@@ -258,6 +249,8 @@ class _Walker:
             for h in try_node.handlers:
                 if h.type is not None:
                     self.expr(h.type)
+                if h.name:
+                    self.bind_local(h.name)
                 for child in h.body:
                     self.stmt(child)
             for child in [*try_node.orelse, *try_node.finalbody]:
@@ -323,6 +316,10 @@ class _Walker:
         self._bind(site)
 
     def _bind(self, site: ImportSite) -> None:
+        if not site.module_level:
+            for b in site.bindings:
+                self.bind_local(b.name)
+            return
         if site.module_level:
             for b in site.bindings:
                 self.module_bindings.add(b.name)
@@ -348,26 +345,50 @@ class _Walker:
         saved = (self.owner, self.loop)
         if outer:
             self.owner = node.lineno
+            self.declared_globals = set()
         self.loop = 0
-        self.shadow.append(_local_names(node))
+        self.bind_local(node.name)
+        self.frames.append(_Frame(locals=_arg_names(node.args)))
         for child in node.body:
             self.stmt(child)
-        self.shadow.pop()
+        self.close_frame()
+        if outer:
+            self.facts.functions[node.lineno].globals_declared = self.declared_globals
         self.owner, self.loop = saved
+
+    def bind_local(self, name: str) -> None:
+        if self.frames:
+            self.frames[-1].locals.add(name)
+
+    def close_frame(self) -> None:
+        """Leave a scope: reads of names it binds were local; the rest go up a level."""
+        frame = self.frames.pop()
+        self.declared_globals |= frame.globals
+        real = {n: ln for n, ln in frame.uses.items()
+                if n not in frame.locals or n in frame.globals}
+        if self.frames:
+            for name, line in real.items():
+                self.frames[-1].uses.setdefault(name, line)
+            return
+        for name, line in real.items():
+            use = self.facts.uses[name]
+            if self.owner == _MODULE:
+                use.module_lines.append(line)
+            else:
+                use.owners.setdefault(self.owner, line)
 
     def _function_info(self, node: ast.FunctionDef | ast.AsyncFunctionDef) -> FunctionInfo:
         first = node.body[0]
         body_line = first.lineno
         if isinstance(first, ast.Expr) and _const_str(first.value) is not None:
             body_line = (first.end_lineno or first.lineno) + 1
-        globals_ = {n for s in ast.walk(node) if isinstance(s, ast.Global) for n in s.names}
         return FunctionInfo(
             name=node.name,
             line=node.lineno,
             body_line=body_line,
             indent=first.col_offset,
             inline_body=first.lineno == node.lineno,
-            globals_declared=globals_,
+            globals_declared=set(),
         )
 
     def step_decorator(self, deco: ast.expr, fn: ast.FunctionDef | ast.AsyncFunctionDef) -> None:
@@ -391,30 +412,35 @@ class _Walker:
         stack: list[ast.AST] = [node]
         while stack:
             cur = stack.pop()
-            if isinstance(cur, ast.Name) and isinstance(cur.ctx, ast.Load):
-                self.use(cur.id, cur.lineno)
-            elif isinstance(cur, ast.Lambda):
-                self.shadow.append(_local_names(cur))
+            if isinstance(cur, ast.Name):
+                if isinstance(cur.ctx, ast.Load):
+                    self.use(cur.id, cur.lineno)
+                else:
+                    self.bind_local(cur.id)
+                continue
+            if isinstance(cur, ast.Lambda):
                 for d in [*cur.args.defaults, *(x for x in cur.args.kw_defaults if x)]:
                     self.expr(d)
+                self.frames.append(_Frame(locals=_arg_names(cur.args)))
                 self.expr(cur.body)
-                self.shadow.pop()
+                self.close_frame()
                 continue
-            elif isinstance(cur, ast.Call):
+            if isinstance(cur, ast.Call):
                 self.call(cur)
             stack.extend(ast.iter_child_nodes(cur))
 
     def use(self, name: str, line: int) -> None:
-        if name not in self.module_bindings or any(name in s for s in self.shadow):
+        if name not in self.module_bindings:
             return
-        use = self.facts.uses[name]
-        if self.owner == _MODULE:
-            use.module_lines.append(line)
-        else:
-            use.owners.setdefault(self.owner, line)
+        if self.frames:
+            self.frames[-1].uses.setdefault(name, line)
+        elif self.owner == _MODULE:
+            self.facts.uses[name].module_lines.append(line)
 
     def call(self, node: ast.Call) -> None:
         callee = _callee(node.func)
+        if not self.frames and self.owner == _MODULE and callee:
+            self.facts.module_calls.add(callee.split(".", 1)[0])
         last = callee.rsplit(".", 1)[-1]
         if last in ("use_step_matcher", "step_matcher") and self.owner == _MODULE:
             value = _const_str(node.args[0]) if node.args else None
@@ -445,6 +471,8 @@ class _Walker:
         elif isinstance(node, (ast.AugAssign, ast.AnnAssign)):
             targets = [node.target]
         for t in targets:
+            if not isinstance(t, (ast.Attribute, ast.Subscript)):
+                continue
             if _callee(t) == "sys.path" or (
                 isinstance(t, ast.Subscript) and _callee(t.value) == "sys.path"
             ):

@@ -31,6 +31,9 @@ class AuditOptions:
     select: list[str] | None = None
     ignore: list[str] | None = None
     jobs: int = 0
+    """Parallel measuring subprocesses (0: half the cores, at least 1)."""
+    repeat: int = 3
+    """Each uncached module is imported this many times; the fastest run counts."""
     cache_dir: Path | None = None
     use_cache: bool = True
     target_version: tuple[int, int] | None = None
@@ -79,10 +82,14 @@ def run_audit(
     started = time.perf_counter()
     opts = options_from(config, options)
     active = rules.selection(opts.select, opts.ignore)
-    if not paths and config is not None and config.imports.paths:
-        paths = [config.path(p) for p in config.imports.paths]
+    if paths:  # given on the command line or by the caller: relative to the working folder
+        targets = [Path(os.path.abspath(p)) for p in paths]
+    elif config is not None and config.imports.paths:
+        targets = [config.path(p) for p in config.imports.paths]
+    else:
+        targets = []
     settings = layout.read_behave_settings(opts.root)
-    found = layout.discover([Path(p) for p in paths], opts.root, settings)
+    found = layout.discover(targets, opts.root, settings)
     if not found.files and not found.problems:
         raise AuditError("no Python files to audit in the given paths")
 
@@ -164,21 +171,26 @@ def _measure(
         if site.module_level and not site.type_checking and site.level == 0
     }
     tops = {m.split(".")[0] for m in wanted}
-    probe = importtime.probe(python, tops, search_path, opts.root)
-    local = {t for t in tops if probe.is_local(t, opts.root)}
-    to_measure = {m for m in wanted if m.split(".")[0] not in local}
     folder = None
     if opts.use_cache:
         folder = opts.cache_dir or (opts.root / ".qhub" / "importtime")
     cache = importtime.ImportTimeCache(folder)
+    probe = importtime.probe(python, tops, search_path, opts.root, cache)
+    local = {t for t in tops if probe.is_local(t, opts.root)}
+    if local:
+        notes.append(f"{len(local)} project module(s) not timed (project code is never run): "
+                     + ", ".join(sorted(local)))
+    to_measure = {m for m in wanted if m.split(".")[0] not in local}
     baseline = importtime.behave_baseline(python, probe, cache)
     if probe.behave_version is None:
         notes.append("behave is not installed in the target interpreter: costs are measured "
                      "from a bare interpreter")
-    jobs = opts.jobs or os.cpu_count() or 2
+    # half the cores: measurements running side by side slow each other down, and on a
+    # loaded 2-core machine parallel timings overstated costs ~2x (bench/audit.py)
+    jobs = opts.jobs or max(1, (os.cpu_count() or 2) // 2)
     results = importtime.measure_all(
         python, to_measure, probe, search_path, opts.root,
-        cache=cache, timeout_s=opts.timeout_s, jobs=jobs,
+        cache=cache, timeout_s=opts.timeout_s, jobs=jobs, repeat=max(1, opts.repeat),
     )
     return checks.Measured(
         results=results, local=local, baseline=baseline, executable=probe.executable,
@@ -196,11 +208,11 @@ def _resolve_python(python: str | None) -> str:
 
 
 def _display(path: Path, root: Path) -> str:
-    absolute = Path(os.path.abspath(path))
-    try:
-        return absolute.relative_to(root).as_posix()
-    except ValueError:
-        return absolute.as_posix()
+    """``path`` relative to ``root`` with forward slashes, or absolute when outside it."""
+    absolute = os.path.abspath(path)
+    prefix = str(root).rstrip(os.sep) + os.sep
+    shown = absolute[len(prefix):] if absolute.startswith(prefix) else absolute
+    return shown.replace(os.sep, "/")
 
 
 def default_fail_on(config: QHubConfig | None) -> Severity:

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import ast
 import sys
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
@@ -9,8 +10,8 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from qhub.imports import rules
-from qhub.imports.analysis import FileFacts, ImportSite
-from qhub.imports.attribution import SiteKey, attribute, standalone_ms
+from qhub.imports.analysis import Binding, FileFacts, ImportSite
+from qhub.imports.attribution import Attribution, SiteKey, standalone_ms
 from qhub.imports.importtime import Measurement
 from qhub.imports.model import Finding, Location, ModuleCost, Severity
 from qhub.imports.sources import SourceFile
@@ -57,10 +58,13 @@ class Context:
     moves: list[Move] = field(default_factory=list)
     sites: list[SiteKey] = field(default_factory=list)
     paid: dict[SiteKey, float] = field(default_factory=dict)
-    _trees: dict[str, dict[str, int]] = field(default_factory=dict)
+    attribution: Attribution | None = None
+    sites_of: dict[str, list[SiteKey]] = field(default_factory=dict)
+    saving_all: dict[str, float] = field(default_factory=dict)
 
-    def total_without(self, skip: Iterable[SiteKey]) -> float:
-        return attribute(self.sites, self._trees, self.measured.baseline, set(skip))[1]
+    def saving(self, moved: Iterable[SiteKey]) -> float:
+        """Start-up milliseconds saved if the ``moved`` imports no longer ran at load time."""
+        return self.attribution.saving(moved) if self.attribution is not None else 0.0
 
 
 class _Emitter:
@@ -87,7 +91,8 @@ class _Emitter:
         if rule_id not in self.active:
             return False
         facts = self.ctx.facts.get(path)
-        if facts is not None and rules.suppressed_by(rule_id, facts.suppressed(line, end_line)):
+        tokens = facts.suppressed(line, end_line) if facts is not None and facts.suppress else None
+        if tokens and rules.suppressed_by(rule_id, tokens):
             self.suppressed += 1
             return False
         rule = rules.BY_ID[rule_id]
@@ -123,7 +128,7 @@ def run_rules(ctx: Context, active: set[str]) -> tuple[list[Finding], int]:
         _file_rules(ctx, emit, path, facts, target)
     _redundant(ctx, emit)
     lazy_keys = {SiteKey(m.path, m.line, m.module) for m in ctx.moves}
-    ctx.saving_ms = max(0.0, ctx.total_ms - ctx.total_without(lazy_keys))
+    ctx.saving_ms = ctx.saving(lazy_keys)
     return emit.findings, emit.suppressed
 
 
@@ -136,7 +141,6 @@ _PROBLEM_FIX = {
 
 def _costs(ctx: Context) -> None:
     m = ctx.measured
-    ctx._trees = {name: r.self_us for name, r in m.results.items()}
     importers: dict[str, list[Location]] = {}
     for src in ctx.sources:
         facts = ctx.facts.get(src.display)
@@ -147,10 +151,14 @@ def _costs(ctx: Context) -> None:
                 continue
             importers.setdefault(site.module, []).append(Location(src.display, site.line))
             if site.module in m.results:
-                ctx.sites.append(SiteKey(src.display, site.line, site.module))
-    ctx.paid, ctx.total_ms = attribute(ctx.sites, ctx._trees, m.baseline)
+                key = SiteKey(src.display, site.line, site.module)
+                ctx.sites.append(key)
+                ctx.sites_of.setdefault(site.module, []).append(key)
+    trees = {name: r.self_us for name, r in m.results.items()}
+    ctx.attribution = Attribution(ctx.sites, trees, m.baseline)
+    ctx.paid, ctx.total_ms = ctx.attribution.paid, ctx.attribution.total_ms
     for name, r in m.results.items():
-        first = next((s for s in ctx.sites if s.module == name), None)
+        first = ctx.sites_of.get(name, [None])[0]
         status = "measured" if r.ok else ("timeout" if r.timeout else "failed")
         top = r.self_us.get(name, 0) / 1000.0
         ctx.module_costs[name] = ModuleCost(
@@ -174,19 +182,43 @@ def _label(facts: FileFacts, owner: int) -> str:
     return f"{info.name}() (line {info.line})"
 
 
-def _lazy_hint(module: str, bound: str, target: tuple[int, int]) -> str:
-    if target >= (3, 15):
-        return (f"or write `lazy import {module}` (PEP 810), or list '{module}' in "
-                "`__lazy_modules__`")
-    return (f"or use `@lazy_import('{module}')` on those functions / "
-            f"`{bound} = create_lazy_loader('{module}')` from qhub.imports")
+def _statement(site: ImportSite, bindings: Sequence[Binding]) -> str:
+    names = ", ".join(
+        b.alias.name + (f" as {b.alias.asname}" if b.alias.asname else "") for b in bindings
+    )
+    if isinstance(site.node, ast.ImportFrom):
+        return f"from {site.module} import {names}"
+    return f"import {names}"
+
+
+def _loader_hint(site: ImportSite, used: Sequence[Binding]) -> str:
+    """How to make this import lazy with qhub's run-time helpers, in valid code."""
+    first = used[0]
+    if isinstance(site.node, ast.ImportFrom):
+        alias = site.module.rsplit(".", 1)[-1]
+        return (f"`{alias} = create_lazy_loader('{site.module}')` (qhub.imports) and use "
+                f"`{alias}.{first.alias.name}`")
+    if first.alias.asname:
+        return (f"`@lazy_import('{site.module}', name='{first.name}')` on those functions, or "
+                f"`{first.name} = create_lazy_loader('{site.module}')` (qhub.imports)")
+    if "." in site.module:
+        return f"`@lazy_import('{site.module}')` on those functions (qhub.imports)"
+    return (f"`@lazy_import('{site.module}')` on those functions, or "
+            f"`{first.name} = create_lazy_loader('{site.module}')` (qhub.imports)")
+
+
+def _pep810_hint(site: ImportSite, used: Sequence[Binding]) -> str:
+    return (f"`lazy {_statement(site, used)}` (PEP 810), or list '{site.module}' in "
+            "`__lazy_modules__`")
 
 
 def _pay_sentence(ctx: Context, key: SiteKey, cost: ModuleCost) -> tuple[str, dict[str, Any]]:
     paid = ctx.paid.get(key, 0.0)
-    all_keys = [s for s in ctx.sites if s.module == key.module]
-    alone = max(0.0, ctx.total_ms - ctx.total_without([key]))
-    every = max(0.0, ctx.total_ms - ctx.total_without(all_keys))
+    all_keys = ctx.sites_of.get(key.module, [])
+    alone = ctx.saving([key])
+    if key.module not in ctx.saving_all:
+        ctx.saving_all[key.module] = ctx.saving(all_keys)
+    every = ctx.saving_all[key.module]
     data = {
         "standalone_ms": round(cost.standalone_ms, 3),
         "cumulative_ms": round(cost.cumulative_ms, 3),
@@ -290,11 +322,11 @@ def _module_level_rules(
         and 1 <= len(owners) <= opts.max_uses
         and site.top_stmt and not site.guarded and not unused
         and all(o in facts.functions and not facts.functions[o].inline_body
+                and facts.functions[o].name not in facts.module_calls
                 and not ({b.name for b in used} & facts.functions[o].globals_declared)
                 for o in owners)
     )
     sentence, data = _pay_sentence(ctx, key, ok_cost)
-    bound = used[0].name
     if movable and standalone >= opts.min_cost_ms:
         ordered = sorted(owners)
         labels = [_label(facts, o) for o in ordered]
@@ -306,32 +338,34 @@ def _module_level_rules(
              f"`{site.module}` ({_ms(standalone)}) is imported at module level but used only "
              f"in {len(owners)} function(s): {'; '.join(labels)}; {sentence}",
              f"move the import into {', '.join(sorted(set(names)))} (`qhub audit --diff` does "
-             f"it) {_lazy_hint(site.module, bound, target)}",
+             f"it), or write " + (_pep810_hint(site, used) if target >= (3, 15)
+                                   else _loader_hint(site, used)),
              end_line=end, module=site.module,
              severity=Severity.WARNING if heavy else Severity.INFO, data=data)
         if emitted:
             ctx.moves.append(Move(path, site.line, site.module, ordered, data["names"]))
     elif heavy:
-        why = "used at module level" if at_module else f"used in {len(owners)} functions"
+        run_at_load = sorted(facts.functions[o].name for o in owners if o in facts.functions
+                             and facts.functions[o].name in facts.module_calls)
+        if at_module:
+            why = "used at module level"
+        elif run_at_load:
+            why = f"used by {', '.join(run_at_load)}(), called at import time"
+        else:
+            why = f"used in {len(owners)} functions"
         emit("QH101", path, site.line,
              f"`{site.module}` costs {_ms(standalone)} to import ({why}); {sentence}",
-             _heavy_fix(site.module, bound, target),
+             "load it on first use: write " + (
+                 _pep810_hint(site, used) if target >= (3, 15) else _loader_hint(site, used)
+             ) + ", or import it inside the functions that need it",
              end_line=end, module=site.module, data=data)
-
-
-def _heavy_fix(module: str, bound: str, target: tuple[int, int]) -> str:
-    if target >= (3, 15):
-        return (f"write `lazy import {module}` (PEP 810) or list '{module}' in "
-                "`__lazy_modules__` so it loads on first use")
-    return (f"load it on first use: `{bound} = create_lazy_loader('{module}')` from "
-            "qhub.imports, or import it inside the functions that need it")
 
 
 def _redundant(ctx: Context, emit: _Emitter) -> None:
     for name, cost in ctx.module_costs.items():
         if cost.status != "measured" or cost.standalone_ms < ctx.options.heavy_threshold_ms:
             continue
-        files = sorted({loc.path for loc in cost.importers}, key=list(ctx.facts).index)
+        files = list(dict.fromkeys(loc.path for loc in cost.importers))
         if len(files) < 3 or cost.paid_by is None:
             continue
         using = 0

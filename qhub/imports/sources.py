@@ -45,7 +45,11 @@ def read_source(path: Path, display: str, max_bytes: int = DEFAULT_MAX_BYTES) ->
         out.problem = ("QH002", 1, f"cannot read file: {reason}")
         return out
     try:
-        encoding, _ = tokenize.detect_encoding(io.BytesIO(data).readline)
+        head = data[:400].split(b"\n", 2)[:2]
+        if any(b"coding" in line for line in head):
+            encoding, _ = tokenize.detect_encoding(io.BytesIO(data).readline)
+        else:  # the common case: no PEP 263 cookie, so UTF-8 (with or without BOM)
+            encoding = "utf-8-sig"
         text = data.decode(encoding)
     except (SyntaxError, LookupError, UnicodeDecodeError) as exc:
         line = data[: getattr(exc, "start", 0)].count(b"\n") + 1

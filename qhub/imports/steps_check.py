@@ -16,6 +16,9 @@ from typing import Any
 _REGEX_META = set(".^$*+?{}[]\\|()")
 
 
+_UNSET: Any = object()
+
+
 @dataclass
 class Definition:
     """A step definition found in a file, with the matcher behave would build for it."""
@@ -25,8 +28,15 @@ class Definition:
     keyword: str
     pattern: str
     matcher_name: str
-    matcher: Any = None
-    """behave Matcher, or None when its pattern needs types registered at run time."""
+    _matcher: Any = _UNSET
+
+    @property
+    def matcher(self) -> Any:
+        """behave Matcher (compiled on first use), or None when its pattern needs types
+        registered at run time or does not compile."""
+        if self._matcher is _UNSET:
+            self._matcher = _matcher(self)
+        return self._matcher
 
 
 def _dummy_step(context: Any) -> None:
@@ -42,7 +52,6 @@ def _matcher(definition: Definition) -> Any:
         return None
     try:
         matcher = cls(_dummy_step, definition.pattern, definition.keyword)
-        matcher.compile()
     except Exception:
         return None
     return matcher
@@ -73,7 +82,7 @@ class _Index:
         self.lengths: set[int] = set()
 
     def add(self, d: Definition) -> None:
-        prefix = _literal_prefix(d.pattern, d.matcher_name) if d.matcher is not None else d.pattern
+        prefix = _literal_prefix(d.pattern, d.matcher_name)
         self.buckets.setdefault(prefix, []).append(d)
         self.lengths.add(len(prefix))
 
@@ -98,10 +107,8 @@ def _matches(d: Definition, text: str) -> bool:
 
 
 def compile_definitions(defs: Iterable[Definition]) -> list[Definition]:
-    out = list(defs)
-    for d in out:
-        d.matcher = _matcher(d)
-    return out
+    """The definitions as a list; matchers compile lazily, only when a match is tried."""
+    return list(defs)
 
 
 def find_ambiguous(defs: Sequence[Definition]) -> list[tuple[Definition, Definition]]:

@@ -238,7 +238,7 @@ def build_document(
     start_ns, start_source = _process_start(obs, anchor)
     attribution = attribute(_timeline(obs, start_ns, end_ns, anchor))
     attribution["process_start_source"] = start_source
-    index = PatternIndex()
+    index = PatternIndex(resolver=obs.resolver)
     step_rows = _step_definitions(obs, index)
     statuses: dict[str, int] = {}
     for row in step_rows:

@@ -19,7 +19,7 @@ from typing import Any
 
 import orjson
 
-from qhub.exceptions import HistoryCorruptError, ProfilerError
+from qhub.exceptions import HistoryCorruptError, HistoryQuarantinedError, ProfilerError
 
 SCHEMA_VERSION = 1
 BUSY_TIMEOUT_S = 30.0
@@ -68,10 +68,29 @@ def decode(blob: bytes) -> dict[str, Any]:
 class History:
     """The run-history database; open it with ``History(path)`` and close it (or ``with``)."""
 
-    def __init__(self, path: str | os.PathLike[str], retention: int = 200) -> None:
+    def __init__(
+        self, path: str | os.PathLike[str], retention: int = 200, *, quarantine: bool = False
+    ) -> None:
+        """Open (or create) the database at ``path``.
+
+        An unreadable database is moved aside (``<name>.corrupt-<time>``); then either
+        :class:`HistoryCorruptError` is raised or, with ``quarantine=True``, a fresh one is
+        started and :attr:`quarantined` names where the broken one went.
+        """
         self.path = Path(path)
         self.retention = retention
+        self.quarantined: Path | None = None
+        """Where an unreadable database was moved to when this object opened it."""
         self.path.parent.mkdir(parents=True, exist_ok=True)
+        try:
+            self._connect()
+        except HistoryQuarantinedError as exc:
+            if not quarantine:
+                raise
+            self.quarantined = Path(exc.moved_to)
+            self._connect()
+
+    def _connect(self) -> None:
         try:
             self._db = sqlite3.connect(
                 self.path, timeout=BUSY_TIMEOUT_S, isolation_level=None, check_same_thread=False
@@ -90,9 +109,18 @@ class History:
             if "locked" in str(exc) or "busy" in str(exc):
                 raise ProfilerError(f"run history {self.path} is locked: {exc}") from None
             moved = self._move_aside()
-            raise HistoryCorruptError(
-                f"run history {self.path} was unreadable ({exc}); moved aside to {moved}"
+            raise HistoryQuarantinedError(
+                f"run history {self.path} was unreadable ({exc}); moved aside to {moved}",
+                str(moved),
             ) from None
+
+    def quarantine(self) -> Path:
+        """Move this (open, broken) database aside and start a fresh one in its place."""
+        with contextlib.suppress(Exception):
+            self._db.close()
+        self.quarantined = self._move_aside()
+        self._connect()
+        return self.quarantined
 
     def _move_aside(self) -> Path:
         stamp = time.strftime("%Y%m%dT%H%M%S")

@@ -1,6 +1,7 @@
 """Merging the documents of one run group (parallel workers) into one report document.
 
-Counts and totals add up exactly; percentiles come from the stored samples of all workers.
+Counts and totals add up exactly (within one run group, features and scenarios count each
+``file:line`` once, however many workers ran part of it); percentiles come from the stored samples of all workers.
 Attribution is summed over workers (worker-time, not wall time: it is labelled so), and
 the group's wall time is the longest worker's.
 """
@@ -88,6 +89,25 @@ def _sum_by(
     return list(merged.values())
 
 
+def _distinct_totals(docs: Sequence[dict[str, Any]]) -> dict[str, int]:
+    """Features and scenarios counted once per ``file:line`` within each run group.
+
+    Under behavex a worker may run one scenario of a feature, so every worker of the group
+    reports the feature: summing would count it once per worker. Separate run groups
+    (``qhub report --last N``) are separate runs of the suite and do add up, as do steps.
+    """
+    groups: dict[str, list[dict[str, Any]]] = {}
+    for i, d in enumerate(docs):
+        groups.setdefault(str(d.get("run", {}).get("group") or f"#{i}"), []).append(d)
+    out = {"features": 0, "scenarios": 0, "scenarios_failed": 0}
+    for members in groups.values():
+        scenarios = [s for d in members for s in d.get("scenarios", [])]
+        out["features"] += len({f["key"] for d in members for f in d.get("features", [])})
+        out["scenarios"] += len({s["key"] for s in scenarios})
+        out["scenarios_failed"] += len({s["key"] for s in scenarios if s.get("status") == "failed"})
+    return out
+
+
 def merge_documents(docs: Sequence[dict[str, Any]]) -> dict[str, Any]:
     """One document for the whole group; a single document is returned unchanged."""
     if len(docs) == 1:
@@ -117,6 +137,7 @@ def merge_documents(docs: Sequence[dict[str, Any]]) -> dict[str, Any]:
                 totals[k] = totals.get(k, 0) + v
     step_rows = _merge_timed([d["step_definitions"] for d in docs], "key")
     totals["step_definitions"] = len(step_rows)
+    totals.update(_distinct_totals(docs))
     return {
         "schema": first["schema"],
         "run": {

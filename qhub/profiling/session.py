@@ -10,12 +10,13 @@ from __future__ import annotations
 
 import contextlib
 import logging
+import sqlite3
 import sys
 from collections.abc import Iterator
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
-from qhub.exceptions import HistoryCorruptError
+from qhub.profiling._warn import shown_path, warn
 from qhub.profiling.analysis import analyse, samples_of
 from qhub.profiling.baseline import Baseline, read_baseline
 from qhub.profiling.document import build_document
@@ -33,13 +34,24 @@ TREND_RUNS = 50
 
 
 def open_history(config: QHubConfig) -> History:
-    """The configured history database; a corrupt one is moved aside and started afresh."""
+    """The configured history database; a corrupt one is moved aside and started afresh.
+
+    The move is announced on stderr in one line (see :func:`announce_quarantine`).
+    """
     path = config.path(config.profiling.history_db)
-    try:
-        return History(path, config.profiling.history_retention)
-    except HistoryCorruptError as exc:
-        log.warning("qhub: %s", exc)
-        return History(path, config.profiling.history_retention)
+    history = History(path, config.profiling.history_retention, quarantine=True)
+    announce_quarantine(config, history)
+    return history
+
+
+def announce_quarantine(config: QHubConfig, history: History) -> None:
+    """Tell the user, once, that an unreadable history database was moved aside."""
+    moved, history.quarantined = history.quarantined, None
+    if moved is not None:
+        warn(
+            f"history database {shown_path(history.path, config.root)} was unreadable;"
+            f" moved to {shown_path(moved, config.root)}; starting a new one"
+        )
 
 
 @contextlib.contextmanager
@@ -151,7 +163,14 @@ def complete_run(obs: BehaveObserver, stats: dict[str, Any]) -> list[Path]:
     with history_lock(config):
         history = open_history(config)
         try:
-            history.record(doc)
+            try:
+                history.record(doc)
+            except sqlite3.DatabaseError as exc:  # pages broken past the header
+                if "locked" in str(exc) or "busy" in str(exc):
+                    raise
+                history.quarantine()
+                announce_quarantine(config, history)
+                history.record(doc)
             docs = history.group_documents(doc["run"]["group"])
             report = build_report(config, history, docs)
         finally:
@@ -164,7 +183,7 @@ def complete_run(obs: BehaveObserver, stats: dict[str, Any]) -> list[Path]:
 
 
 def _status(obs: BehaveObserver) -> str:
-    if "after_all" not in obs.hooks:
+    if obs.interrupted:
         return "interrupted"
     if any(agg[3] for agg in obs.hooks.values()):
         return "failed"

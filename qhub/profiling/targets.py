@@ -42,13 +42,65 @@ def step_text(step: Any) -> str:
     return redact_text(f"{keyword} {name}".strip())
 
 
+class StepResolver:
+    """The definition each distinct step text matched, looked up while the run is live.
+
+    :meth:`see` is called for every step (a dict lookup); only the first step with a given
+    text and type matches it against behave's registries (a step's own ``match`` wins when
+    the behave version keeps one).
+    """
+
+    def __init__(self, registries: list[Any] | None = None) -> None:
+        self._registries = registries
+        self.matches: dict[str, dict[str, Any]] = {}
+        """step name -> step type -> match (``None``: undefined)."""
+
+    def see(self, step: Any) -> None:
+        """Make sure ``step``'s text is resolved (cheap when it already is)."""
+        try:
+            by_type = self.matches.get(step.name)
+            if by_type is not None and step.step_type in by_type:
+                return
+        except AttributeError:  # not a behave step: resolved (as undefined) below
+            pass
+        self._resolve(step)
+
+    def _resolve(self, step: Any) -> Any:
+        name = str(getattr(step, "name", ""))
+        step_type = str(getattr(step, "step_type", ""))
+        match = getattr(step, "match", None)
+        if match is None:
+            if self._registries is None:
+                self._registries = _behave_registries()
+            for reg in self._registries:
+                try:
+                    match = reg.find_match(step)
+                except Exception:  # a matcher raising again is not our business here
+                    match = None
+                if match is not None:
+                    break
+        self.matches.setdefault(name, {})[step_type] = match
+        return match
+
+    def match_of(self, step: Any) -> Any:
+        """The match recorded for ``step`` during the run (resolved now if it never was)."""
+        own = getattr(step, "match", None)
+        if own is not None:
+            return own
+        by_type = self.matches.get(str(getattr(step, "name", "")))
+        step_type = str(getattr(step, "step_type", ""))
+        if by_type is not None and step_type in by_type:
+            return by_type[step_type]
+        return self._resolve(step)
+
+
 class PatternIndex:
     """Maps step functions to the pattern they were registered with (behave's registry)."""
 
-    def __init__(self, registry: Any = None) -> None:
+    def __init__(self, registry: Any = None, resolver: StepResolver | None = None) -> None:
         self._by_func: dict[int, tuple[str, str]] = {}
-        self._matches: dict[tuple[str, str], Any] = {}
         self._registries = [registry] if registry is not None else _behave_registries()
+        self._resolver = resolver or StepResolver(self._registries)
         for reg in self._registries:
             for step_type, matchers in (getattr(reg, "steps", None) or {}).items():
                 for matcher in matchers:
@@ -57,30 +109,12 @@ class PatternIndex:
                     if func is not None and pattern is not None:
                         self._by_func.setdefault(id(func), (str(step_type), str(pattern)))
 
-    def _match(self, step: Any) -> Any:
-        """The step's match: behave does not keep it on the step, so match again (cached)."""
-        match = getattr(step, "match", None)
-        if match is not None:
-            return match
-        key = (str(getattr(step, "step_type", "")), str(getattr(step, "name", "")))
-        if key not in self._matches:
-            self._matches[key] = None
-            for reg in self._registries:
-                try:
-                    found = reg.find_match(step)
-                except Exception:  # a matcher raising again is not our business here
-                    found = None
-                if found is not None:
-                    self._matches[key] = found
-                    break
-        return self._matches[key]
-
     def definition(self, step: Any) -> tuple[str, str, str]:
         """(key, pattern, step type) of the definition that ran ``step``.
 
         The key is the definition's ``file:line``: one row per ``@given(...)`` function.
         """
-        match = self._match(step)
+        match = self._resolver.match_of(step)
         func = getattr(match, "func", None) if match is not None else None
         if match is None or func is None:
             return UNDEFINED_KEY, "(undefined step)", str(getattr(step, "step_type", ""))

@@ -15,7 +15,7 @@ from html import escape
 from importlib import resources
 from typing import Any
 
-from qhub.profiling.render._fmt import short
+from qhub.profiling.render._fmt import budget_rows, budget_verdict, data_line, short, stats_sets
 from qhub.profiling.stats import percentile
 
 TOP_BARS = 15
@@ -170,11 +170,29 @@ def _stats(report: dict[str, Any]) -> str:
     stats = report.get("stats") or {}
     if not stats:
         return ""
+    parts = []
+    sets = stats_sets(report)
+    line = data_line(sets)
+    if line is not None:
+        parts.append(f"<p class='data'>{_e(line[0].upper() + line[1:])}</p>")
+    budgets = budget_rows(sets)
+    if budgets:
+        rows = [
+            [f"{_e(b['api'])} {_e(b['endpoint'])}",
+             "-" if b.get("p95_ms") is None else f"{float(b['p95_ms']):.1f}",
+             f"{float(b.get('budget_ms') or 0):.1f}",
+             f"<span class='{'bad' if b.get('passed') is False else 'ok'}'>"
+             f"{_e(budget_verdict(b))}</span>"]
+            for b in budgets
+        ]  # fmt: skip
+        parts.append("<h3>API latency budgets</h3>")
+        parts.append(_table(["Endpoint", "p95 ms", "Budget ms", "Result"], rows, {1, 2}))
     dump = _e(json.dumps(stats, indent=1, default=str))
-    return (
+    parts.append(
         "<details><summary>Cache, API pool and test-data statistics</summary>"
         f"<pre>{dump}</pre></details>"
     )
+    return "\n".join(parts)
 
 
 def render(report: dict[str, Any]) -> str:

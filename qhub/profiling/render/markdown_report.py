@@ -4,7 +4,14 @@ from __future__ import annotations
 
 from typing import Any
 
-from qhub.profiling.render._fmt import seconds, short
+from qhub.profiling.render._fmt import (
+    budget_rows,
+    budget_verdict,
+    data_line,
+    seconds,
+    short,
+    stats_sets,
+)
 
 TOP = 5
 
@@ -72,6 +79,20 @@ def render(report: dict[str, Any], html_link: str | None = "qhub-report.html") -
             f"| {r['total_ms']:.1f} | {r['count']} | {r['p95_ms']:.2f}"
             f" | {_cell(short(r['pattern']))} |"
             for r in steps
+        ]
+        out.append("")
+    sets = stats_sets(report)
+    line = data_line(sets)
+    if line is not None:
+        out += [_cell(line[0].upper() + line[1:]), ""]
+    budgets = budget_rows(sets)
+    if budgets:
+        out += ["| API budget | p95 ms | Budget ms | Result |", "|---|---:|---:|---|"]
+        out += [
+            f"| {_cell(b['api'])} {_cell(short(str(b['endpoint'])))}"
+            f" | {'-' if b.get('p95_ms') is None else format(float(b['p95_ms']), '.1f')}"
+            f" | {float(b.get('budget_ms') or 0):.1f} | {budget_verdict(b)} |"
+            for b in budgets
         ]
         out.append("")
     if html_link:

@@ -4,14 +4,16 @@ from __future__ import annotations
 
 from typing import Any
 
-from qhub.profiling.render._fmt import cache_line, change_line, pool_lines, seconds, short
-
-
-def _stats_sets(report: dict[str, Any]) -> list[dict[str, Any]]:
-    stats = report.get("stats") or {}
-    if report["run"].get("workers", 1) > 1:
-        return [s for s in stats.values() if isinstance(s, dict)]
-    return [stats]
+from qhub.profiling.render._fmt import (
+    budget_lines,
+    cache_line,
+    change_line,
+    data_line,
+    pool_lines,
+    seconds,
+    short,
+    stats_sets,
+)
 
 
 def render(report: dict[str, Any], top: int = 10) -> str:
@@ -59,9 +61,12 @@ def render(report: dict[str, Any], top: int = 10) -> str:
         add(f"Step modules: {len(report['step_modules'])} loaded in {total:.1f} ms")
         for m in sorted(report["step_modules"], key=lambda m: -m["ms"])[:3]:
             add(f"  {m['ms']:>10.1f} ms  {m['path']}")
-    for stats in _stats_sets(report):
+    sets = stats_sets(report)
+    for stats in sets:
         for line in filter(None, [cache_line(stats), *pool_lines(stats)]):
             add(line)
+    out.extend(filter(None, [data_line(sets)]))
+    out.extend(budget_lines(sets))
     analysis = report.get("analysis") or {}
     out.extend(analysis_lines(analysis, top))
     return "\n".join(out) + "\n"

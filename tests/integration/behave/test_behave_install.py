@@ -275,5 +275,5 @@ def test_example_suite_passes(behave_run, qhub_env, tmp_path: Path) -> None:
     repo = Path(__file__).resolve().parents[3]
     result = behave_run(repo, env=qhub_env(tmp_path))
     assert result.returncode == 0, result.output
-    assert "14 scenarios passed, 0 failed" in result.stdout
+    assert "15 scenarios passed, 0 failed" in result.stdout
     assert "qhub: HTML report:" in result.stdout

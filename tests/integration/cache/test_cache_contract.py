@@ -176,8 +176,9 @@ class CacheContract:
         assert cache.get("forever") == 2
         assert cache.get("default") == 3
 
-    def test_compression_threshold(self, cache: CacheManager, backend: CacheBackend) -> None:
+    def test_compression_threshold(self, backend: CacheBackend) -> None:
         """Payloads above the threshold are stored zlib-compressed, others not."""
+        cache = CacheManager(backend, namespace="t", on_error="fail", compress_threshold=1024)
         small = "x" * 500
         big = "x" * 5000
         cache.set("small", small)
@@ -189,6 +190,16 @@ class CacheContract:
         assert big_raw[3:4] == b"z"
         assert len(big_raw) < 200
         assert (cache.get("small"), cache.get("big")) == (small, big)
+
+    def test_default_compression_follows_the_backend(
+        self, cache: CacheManager, backend: CacheBackend
+    ) -> None:
+        """``compress_threshold="auto"``: 1 KiB for stores that gain from it, none in process."""
+        cache.set("big", "x" * 5000)
+        raw = backend.get("t:big")
+        assert raw is not None
+        assert raw[3:4] == (b"z" if backend.compresses else b"-")
+        assert cache.get("big") == "x" * 5000
 
     def test_stats_counts(self, cache: CacheManager) -> None:
         """Hits, misses, sets, deletes and the hit rate are exact."""
@@ -272,6 +283,14 @@ class TestMemoryContract(CacheContract):
     @pytest.fixture
     def backend(self, tmp_path: Path, clock: Any) -> CacheBackend:
         return MemoryCacheBackend(max_size=20_000, timer=clock)
+
+    def test_no_compression_by_default(self, cache: CacheManager, backend: CacheBackend) -> None:
+        """In process, zlib only costs time: by default big values stay raw (same header)."""
+        big = "x" * 5000
+        cache.set("big", big)
+        raw = backend.get("t:big")
+        assert raw is not None and raw[:4] == b"Q\x01j-" and len(raw) > 5000
+        assert cache.get("big") == big
 
 
 class TestDiskContract(CacheContract):

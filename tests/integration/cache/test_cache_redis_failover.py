@@ -101,7 +101,7 @@ class TestRedisFailover:
         with pytest.raises(CacheBackendError, match=r"Redis at redis://127\.0\.0\.1"):
             cache.get("k")
         assert not cache.fallback_active
-        assert cache._stats.errors == 1
+        assert cache._stats.raw()["errors"] == 1
 
     def test_password_never_logged(self, port_factory: Any,
                                    caplog: pytest.LogCaptureFixture) -> None:

@@ -32,7 +32,8 @@ def project(
 
 
 def _run(capsys: pytest.CaptureFixture[str], *argv: str) -> tuple[int, str, str]:
-    code = main(["audit", *argv])
+    extra = [] if "--repeat" in argv else ["--repeat", "1"]  # one timing per module: faster
+    code = main(["audit", *argv, *extra])
     out, err = capsys.readouterr()
     return code, out, err
 
@@ -151,3 +152,35 @@ class TestConsoleScript:
         findings = json.loads(proc.stdout)["findings"]
         assert [(f["path"], f["line"], f["rule"]) for f in findings] == [
             ("steps/a_steps.py", 2, "QH105")]
+
+
+class TestPathsAndSuggestions:
+    """Paths are relative to the working folder; suggestions follow the target Python."""
+
+    def test_paths_relative_to_cwd_not_config_root(
+        self, tmp_path: Path, monkeypatch: pytest.MonkeyPatch, capsys: Any
+    ) -> None:
+        (tmp_path / "qhub.json").write_text("{}")  # makes tmp_path the config root
+        (tmp_path / "steps").mkdir()
+        (tmp_path / "steps" / "root_steps.py").write_text("import json\n")
+        sub = tmp_path / "suite"
+        (sub / "steps").mkdir(parents=True)
+        (sub / "steps" / "sub_steps.py").write_text("import os\n")
+        monkeypatch.chdir(sub)
+        code, out, _ = _run(capsys, "steps", "--format", "json", "--fail-on", "info")
+        data = json.loads(out)
+        assert data["files"] == ["suite/steps/sub_steps.py"]
+        assert [(f["path"], f["rule"]) for f in data["findings"]] == [
+            ("suite/steps/sub_steps.py", "QH103")]
+        assert code == 1
+
+    def test_pep810_for_315_targets(self, project: Any, capsys: Any) -> None:
+        _, old, _ = _run(capsys, "--select", "QH102,QH101")
+        _, new, _ = _run(capsys, "--select", "QH102,QH101", "--target-version", "3.15")
+        assert "@lazy_import('slowmod')" in old and "lazy import slowmod" not in old
+        assert "`lazy import slowmod` (PEP 810)" in new and "__lazy_modules__" in new
+        assert "@lazy_import" not in new
+
+    def test_repeat_must_be_positive(self, project: Any, capsys: Any) -> None:
+        code, _, err = _run(capsys, "--repeat", "0")
+        assert code == 2 and "--repeat" in err

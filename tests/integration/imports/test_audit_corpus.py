@@ -17,7 +17,8 @@ from qhub.imports.model import AuditResult, Severity
 @pytest.fixture(scope="module")
 def audited(corpus: Any, tmp_path_factory: pytest.TempPathFactory) -> AuditResult:
     cache = tmp_path_factory.mktemp("cache")
-    return run_audit([], root=corpus.project, extra_path=[str(corpus.site)], cache_dir=cache)
+    return run_audit([], root=corpus.project, extra_path=[str(corpus.site)], cache_dir=cache,
+                     repeat=1)
 
 
 class TestPlantedFindings:
@@ -115,3 +116,18 @@ class TestNestedAndSelection:
         rules = {f.rule for f in r.findings}
         assert rules == {"QH100", "QH101", "QH102", "QH103", "QH104", "QH105", "QH106",
                          "QH107", "QH108"}
+
+
+class TestNotMovable:
+    """An import used by a function that runs at import time is not a lazy candidate."""
+
+    def test_function_called_at_module_level(self, corpus: Any, tmp_path: Path) -> None:
+        steps = tmp_path / "steps"
+        steps.mkdir()
+        (steps / "m_steps.py").write_text(
+            "import slowmod\n\n\ndef load():\n    return slowmod.work()\n\n\nDATA = load()\n")
+        r = run_audit([], root=tmp_path, extra_path=[str(corpus.site)], repeat=1,
+                      cache_dir=tmp_path / "c", select=["QH101", "QH102"])
+        assert [(f.rule, f.location.line) for f in r.findings] == [("QH101", 1)]
+        assert "used by load(), called at import time" in r.findings[0].message
+        assert r.saving_ms == 0

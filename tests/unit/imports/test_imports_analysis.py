@@ -74,6 +74,17 @@ class TestImportsAndUses:
         assert by["yaml"].guarded and not by["yaml"].top_stmt
         assert by["re"].in_loop and not by["re"].module_level and by["re"].owner == 9
 
+    def test_module_level_calls_recorded(self) -> None:
+        f = facts_of("""
+            def helper():
+                return 1
+            X = helper()
+            @deco.wrap(thing())
+            def g():
+                other()
+        """)
+        assert f.module_calls == {"helper", "deco", "thing"}
+
     def test_all_counts_as_use_and_future_is_ignored(self) -> None:
         f = facts_of("""
             from __future__ import annotations

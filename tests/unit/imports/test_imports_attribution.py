@@ -2,7 +2,11 @@
 
 from __future__ import annotations
 
-from qhub.imports.attribution import SiteKey, attribute, standalone_ms
+import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
+
+from qhub.imports.attribution import Attribution, SiteKey, attribute, standalone_ms
 
 TREES = {
     "requests": {"requests": 5000, "urllib3": 20000, "idna": 3000},
@@ -38,3 +42,24 @@ class TestAttribute:
         paid, total = attribute(sites, TREES, baseline=set(), skip={sites[0]})
         assert paid == {sites[1]: 83.0} and total == 83.0
         assert attribute(sites, TREES, set(), skip=set(sites))[1] == 0.0
+
+
+class TestAttributionIndex:
+    """The precomputed index answers "what if these moved" exactly like a full re-run."""
+
+    @settings(max_examples=200, deadline=None)
+    @given(
+        order=st.lists(st.sampled_from(sorted(TREES)), min_size=1, max_size=8),
+        moved=st.sets(st.integers(min_value=0, max_value=7)),
+        baseline=st.sets(st.sampled_from(["urllib3", "idna", "heavy"])),
+    )
+    def test_matches_full_attribution(
+        self, order: list[str], moved: set[int], baseline: set[str]
+    ) -> None:
+        sites = [SiteKey(f"f{i}.py", 1, m) for i, m in enumerate(order)]
+        index = Attribution(sites, TREES, baseline)
+        paid, total = attribute(sites, TREES, baseline)
+        assert index.paid == paid and index.total_ms == total
+        skip = {sites[i] for i in moved if i < len(sites)}
+        expected = total - attribute(sites, TREES, baseline, skip)[1]
+        assert index.saving(skip) == pytest.approx(expected)

@@ -1,0 +1,40 @@
+"""One-line warnings for the user, on the real stderr.
+
+behave captures ``sys.stderr`` and logging while hooks run (and shows the capture only
+when something fails), so a ``logging`` record or a ``print`` to ``sys.stderr`` from the
+end-of-run code can vanish. These lines go to the process's own stderr instead; details
+(tracebacks) go to the ``qhub.profiling`` logger at debug level.
+"""
+
+from __future__ import annotations
+
+import logging
+import os
+import sys
+from pathlib import Path
+
+log = logging.getLogger("qhub.profiling")
+
+
+def warn(message: str, *, exc_info: bool = False) -> None:
+    """Print ``qhub: warning: <message>`` as one line on the process's stderr."""
+    line = "qhub: warning: " + " ".join(message.split())
+    stream = sys.__stderr__ or sys.stderr
+    try:
+        stream.write(line + "\n")
+        stream.flush()
+    except (OSError, ValueError):  # stderr closed: the log record below still exists
+        pass
+    log.debug("%s", line, exc_info=exc_info)
+
+
+def shown_path(path: Path, root: Path | None = None) -> str:
+    """``path`` relative to ``root`` (or the working directory) when inside it."""
+    for base in (root, Path.cwd()):
+        if base is None:
+            continue
+        try:
+            return os.path.relpath(path, base) if path.is_relative_to(base) else str(path)
+        except ValueError:
+            continue
+    return str(path)
