@@ -80,7 +80,9 @@ class CacheSettings:
     namespace: str = setting("qhub", "key prefix that isolates this suite's keys")
     path: str = setting(".qhub/cache.db", "SQLite file of the on-disk backend")
     on_error: str = setting("fallback", "what a backend failure does", choices=("fallback", "fail"))
-    compress_threshold: int = setting(1024, "bytes above which values are compressed", min=0)
+    compress_threshold: int = setting(
+        1024, "bytes above which disk/Redis values are compressed (memory: never unless set)", min=0
+    )
     allow_pickle: bool = setting(False, "allow signed pickle values (needs pickle_secret)")
     pickle_secret: str | None = setting(None, "HMAC key that signs pickle values", secret=True)
     enable_warming: bool = setting(False, "run registered warming functions at start-up")

@@ -1,7 +1,8 @@
 """Merging the documents of one run group (parallel workers) into one report document.
 
 Counts and totals add up exactly (within one run group, features and scenarios count each
-``file:line`` once, however many workers ran part of it); percentiles come from the stored samples of all workers.
+``file:line`` once, however many workers ran part of it); percentiles come from the stored
+samples of all workers.
 Attribution is summed over workers (worker-time, not wall time: it is labelled so), and
 the group's wall time is the longest worker's.
 """
