@@ -28,6 +28,9 @@ class Observer(Protocol):
     def on_end(self, kind: str, target: Any, ns: int) -> None:
         """The body ended (its after-hook is about to start)."""
 
+    def mark_interrupted(self) -> None:
+        """behave aborted the run (Ctrl-C or a failing before_all)."""
+
 
 _BEFORE = {f"before_{kind}": kind for kind in ("feature", "rule", "scenario")}
 _AFTER = {f"after_{kind}": kind for kind in ("feature", "rule", "scenario")}
@@ -108,6 +111,8 @@ def instrument_runner(
         if pending_before_all[0] is not None:
             on_hook("before_all", None, pending_before_all[0], perf_counter_ns(), False)
             pending_before_all[0] = None
+        if getattr(runner, "aborted", False):
+            observer.mark_interrupted()
         try:
             return run_with_capture(hook_name, *args, **kwargs)
         finally:

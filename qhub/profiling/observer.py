@@ -222,9 +222,13 @@ class BehaveObserver:
     def finished(self) -> bool:
         return self._finished
 
+    def mark_interrupted(self) -> None:
+        """The run was aborted (Ctrl-C, before_all failure): record it as interrupted."""
+        self.interrupted = True
+
     def _materialize(self) -> None:
         """Turn the raw records into figures: parse RSS, aggregate hooks per kind/scenario."""
-        self.interrupted = bool(self._step_stack or self._open)
+        self.interrupted = self.interrupted or bool(self._step_stack or self._open)
         parse = self._rss_parse
         if parse is not int:
             self.steps = [

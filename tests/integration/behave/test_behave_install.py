@@ -265,7 +265,8 @@ atexit.register(_record)
         assert proc.returncode != 0
         assert "ABORTED" in out + err
         assert "qhub: HTML report:" in out
-        assert list((project / "reports").glob("*.json"))
+        report = json.loads((project / "reports" / "qhub-report.json").read_text())
+        assert report["run"]["status"] == "interrupted"
         assert json.loads((project / "closed.json").read_text()) == {"closed": True}
         assert (project / "hooks.log").read_text().splitlines()[-1] == "after_all"
 
