@@ -9,6 +9,11 @@ def seconds(ms: float) -> str:
     return f"{ms / 1000:.3f} s"
 
 
+def duration(s: float) -> str:
+    """A duration in seconds, shown in ms below one second (``3.1 ms``, ``1.20 s``)."""
+    return f"{s:.2f} s" if s >= 1 else f"{s * 1000:.1f} ms"
+
+
 def short(text: str, width: int = 60) -> str:
     text = " ".join(str(text).split())
     return text if len(text) <= width else text[: width - 1] + "…"
@@ -77,15 +82,15 @@ def data_totals(sets: list[dict[str, Any]]) -> dict[str, float] | None:
 
 
 def data_line(sets: list[dict[str, Any]]) -> str | None:
-    """``test data: 12 hits / 3 misses (80.0%), ... generation 1.20 s vs retrieval 0.004 s``."""
+    """``test data: 12 hits / 3 misses (80.0%), ... generation 1.20 s vs retrieval 4.0 ms``."""
     d = data_totals(sets)
     if d is None:
         return None
     return (
         f"test data: {d['hits']:.0f} hits / {d['misses']:.0f} misses"
         f" ({d['hit_rate_percent']:.1f}%), {d['records_generated']:.0f} records generated,"
-        f" {d['faker_calls']:.0f} Faker calls, generation {d['data_generation_time']:.2f} s"
-        f" vs retrieval {d['data_retrieval_time']:.3f} s"
+        f" {d['faker_calls']:.0f} Faker calls, generation {duration(d['data_generation_time'])}"
+        f" vs retrieval {duration(d['data_retrieval_time'])}"
     )
 
 

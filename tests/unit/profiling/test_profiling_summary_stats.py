@@ -45,7 +45,7 @@ def report(make_observer: Any, fx: Any) -> dict[str, Any]:
 
 DATA_LINE = (
     "test data: 12 hits / 3 misses (80.0%), 150 records generated, 0 Faker calls,"
-    " generation 1.20 s vs retrieval 0.004 s"
+    " generation 1.20 s vs retrieval 4.0 ms"
 )
 
 
@@ -81,6 +81,6 @@ def test_merged_workers_add_up(report: dict[str, Any]) -> None:
     text = render_text(merged)
     assert (
         "test data: 24 hits / 6 misses (80.0%), 300 records generated, 0 Faker calls,"
-        " generation 2.40 s vs retrieval 0.008 s"
+        " generation 2.40 s vs retrieval 8.0 ms"
     ) in text.splitlines()
     assert "API latency budgets: 2 passed, 2 failed, 2 without requests" in text
