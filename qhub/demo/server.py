@@ -78,9 +78,13 @@ class _Handler(BaseHTTPRequestHandler):
         if close:
             self.send_header("Connection", "close")
             self.close_connection = True
-        self.end_headers()
         if self.command != "HEAD":
-            self.wfile.write(payload)
+            # Headers and body leave in one write (one TCP segment, one TLS record):
+            # two writes make the client wait for a second wake-up on every response.
+            self._headers_buffer.append(b"\r\n" + payload)
+            self.flush_headers()
+        else:
+            self.end_headers()
 
     def _read_body(self) -> bytes:
         """Consume the request body, so a keep-alive connection stays in sync."""
