@@ -6,6 +6,15 @@ start of ``after_all`` (every feature, scenario, step and hook, with qhub's call
 interpreter start-up and report writing do not dilute the per-step figure.
 
     python bench/profiler_overhead.py [--rounds 5] [--steps 5000]
+
+``--finish-only`` times the end of the run instead: ``BehaveObserver.finish()`` (building
+the run document, recording it in history, analysing it, writing the default JSON and
+HTML reports and the summary) for runs of 1,000 / 5,000 / 20,000 trivial steps, each run
+a fresh behave subprocess with a fresh history. ``--before DIR`` adds the same runs with
+the ``qhub`` package found in ``DIR`` (e.g. a copy of an older checkout) side by side:
+
+    python bench/profiler_overhead.py --finish-only [--sizes 1000,5000,20000]
+        [--distinct 1] [--before /tmp/qhub_before] [--rounds 3]
 """
 
 from __future__ import annotations
@@ -14,6 +23,7 @@ import argparse
 import json
 import os
 import platform
+import shutil
 import statistics
 import subprocess
 import sys
@@ -26,6 +36,11 @@ from behave import given
 
 @given("a trivial step")
 def trivial(context):
+    pass
+
+
+@given("trivial step number {n:d}")
+def numbered(context, n):
     pass
 """
 
@@ -69,6 +84,31 @@ def after_all(context):
         f.write(str(t1 - context.bench_t0))
 """
 
+ENV_FINISH = """
+import os, time
+from qhub.behave import install
+from qhub.profiling.observer import BehaveObserver
+
+_finish = BehaveObserver.finish
+
+
+def _timed_finish(self, stats):
+    t0 = time.perf_counter_ns()
+    try:
+        return _finish(self, stats)
+    finally:
+        if not os.path.exists(os.environ["BENCH_OUT"]):
+            with open(os.environ["BENCH_OUT"], "w") as f:
+                f.write(str(time.perf_counter_ns() - t0))
+
+
+BehaveObserver.finish = _timed_finish
+
+
+def before_all(context):
+    install(context)
+"""
+
 CONFIGS = {
     "plain behave": (ENV_PLAIN, {}),
     "plain + empty step hooks": (ENV_PLAIN_HOOKS, {}),
@@ -78,35 +118,87 @@ CONFIGS = {
 }
 
 
-def make_project(root: Path, env: str, config: dict[str, object], steps: int) -> None:
+def make_project(
+    root: Path,
+    env: str,
+    config: dict[str, object],
+    steps: int,
+    *,
+    distinct: int = 1,
+    report: dict[str, object] | None = None,
+) -> None:
+    """A project of ``steps`` steps (100 per scenario) over ``distinct`` step texts."""
     (root / "features/steps").mkdir(parents=True)
     (root / "features/steps/steps.py").write_text(STEPS)
     (root / "features/environment.py").write_text(env)
     per_scenario = 100
     lines = ["Feature: overhead", ""]
+    n = 0
     for s in range(steps // per_scenario):
         lines.append(f"  Scenario: s{s}")
-        lines.extend(["    Given a trivial step"] * per_scenario)
+        for _ in range(per_scenario):
+            text = "a trivial step" if distinct <= 1 else f"trivial step number {n % distinct}"
+            lines.append(f"    Given {text}")
+            n += 1
         lines.append("")
     (root / "features/bench.feature").write_text("\n".join(lines))
     settings = {
         **config,
-        "report": {"summary": False, "formats": ["json"]},
+        "report": report or {"summary": False, "formats": ["json"]},
         "cache": {"enabled": False},
         "data": {"enabled": False},
     }
     (root / "qhub.json").write_text(json.dumps(settings))
 
 
-def run_once(root: Path, formatter: str) -> float:
+def run_once(root: Path, formatter: str, pythonpath: str | None = None) -> float:
     out = root / "elapsed.txt"
+    out.unlink(missing_ok=True)
+    shutil.rmtree(root / ".qhub", ignore_errors=True)
     env = {k: v for k, v in os.environ.items() if not k.startswith("QHUB_")}
     env["BENCH_OUT"] = str(out)
+    if pythonpath is not None:
+        env["PYTHONPATH"] = pythonpath
     subprocess.run(
         [sys.executable, "-m", "behave", "--no-color", "-f", formatter, "--no-summary"],
         cwd=root, env=env, check=True, stdout=subprocess.DEVNULL,
     )  # fmt: skip
     return int(out.read_text()) / 1e9
+
+
+def finish_only(args: argparse.Namespace) -> int:
+    """Time ``BehaveObserver.finish()`` per run size (and per qhub tree with ``--before``)."""
+    sizes = [int(n) for n in args.sizes.split(",")]
+    trees: dict[str, str | None] = {"now": None}
+    if args.before:
+        trees = {"before": str(Path(args.before).resolve()), **trees}
+    report = {"summary": True}  # the defaults users get: JSON + HTML + terminal summary
+    times: dict[tuple[str, int], list[float]] = {(t, n): [] for t in trees for n in sizes}
+    with tempfile.TemporaryDirectory() as tmp:
+        roots = {}
+        for n in sizes:
+            roots[n] = Path(tmp) / f"f{n}"
+            make_project(roots[n], ENV_FINISH, {}, n, distinct=args.distinct, report=report)
+        for key in times:  # warm-up (bytecode, page cache), not counted
+            run_once(roots[key[1]], args.format, trees[key[0]])
+        for _ in range(args.rounds):
+            for (tree, n), samples in times.items():
+                samples.append(run_once(roots[n], args.format, trees[tree]))
+    python = platform.python_version()
+    print(f"machine: {platform.machine()}, {os.cpu_count()} cpus, Python {python}")
+    print(
+        f"BehaveObserver.finish() (history + JSON + HTML + summary), {args.distinct} distinct"
+        f" step text(s), {args.rounds} interleaved rounds, median ms"
+    )
+    head = f"{'steps':>8} " + " ".join(f"{t + ' ms':>10}" for t in trees)
+    print(head + (f" {'speed-up':>9}" if "before" in trees else ""))
+    for n in sizes:
+        meds = {t: statistics.median(times[(t, n)]) * 1000 for t in trees}
+        line = f"{n:>8} " + " ".join(f"{meds[t]:>10.1f}" for t in trees)
+        if "before" in trees:
+            line += f" {meds['before'] / meds['now']:>8.2f}x"
+        print(line)
+    return 0
 
 
 def main() -> int:
@@ -116,7 +208,13 @@ def main() -> int:
     parser.add_argument(
         "--format", default="null", help="behave formatter (output discarded); null = cheapest"
     )
+    parser.add_argument("--finish-only", action="store_true", help="time finish() only")
+    parser.add_argument("--sizes", default="1000,5000,20000", help="step counts (--finish-only)")
+    parser.add_argument("--distinct", type=int, default=1, help="distinct step texts")
+    parser.add_argument("--before", help="directory holding another qhub package to compare")
     args = parser.parse_args()
+    if args.finish_only:
+        return finish_only(args)
     own: dict[str, float] = {}
     with tempfile.TemporaryDirectory() as tmp:
         roots = {}

@@ -27,14 +27,22 @@ from urllib.parse import urlencode
 import requests
 from requests.cookies import extract_cookies_to_jar
 from requests.models import PreparedRequest
+from requests.sessions import REDIRECT_STATI
 from requests.structures import CaseInsensitiveDict
-from requests.utils import get_encoding_from_headers, get_environ_proxies
+from requests.utils import get_environ_proxies
 from urllib3.exceptions import ClosedPoolError
 from urllib3.util import Retry, Timeout
 
 from qhub._redact import redact_text, redact_url
 from qhub.api import _logging
 from qhub.api._errors import translate
+from qhub.api._fast import (
+    HeaderTemplate,
+    VersionedHeaders,
+    encoding_of,
+    new_response,
+    response_headers,
+)
 from qhub.api._transport import CountingAdapter
 from qhub.api.endpoints import EndpointStats, budget_report, endpoint_key
 from qhub.api.ratelimit import TokenBucket
@@ -46,6 +54,7 @@ from qhub.exceptions import APIClientError, APIStatusError, ConfigError, Respons
 log = logging.getLogger("qhub.api")
 
 _FAST_KWARGS = frozenset({"params", "json", "data", "headers", "timeout", "allow_redirects"})
+_CACHE_SIZE = 1024  # entries per per-client cache below (cleared when full)
 _SIMPLE_URL = re.compile(
     r"(https?)://([A-Za-z0-9.\-]+(?::\d+)?)"
     r"((?:/(?:[A-Za-z0-9\-._~!$&'()*+,;=:@/]|%[0-9A-Fa-f]{2})*)?"
@@ -134,7 +143,11 @@ class BaseAPIClient:
         self._failed = 0
         self._retried = 0
         self._reconfigurations = 0
+        self._keys: dict[tuple[str, str], str] = {}
+        self._targets: dict[str, tuple[str, str] | None] = {}
+        self._template: HeaderTemplate | None = None
         self.session = requests.Session()
+        self.session.headers = VersionedHeaders(self.session.headers)
         self.session.headers.update(headers or {})
         if auth_token:
             self.session.headers["Authorization"] = f"Bearer {auth_token}"
@@ -281,7 +294,7 @@ class BaseAPIClient:
         """
         method = method.upper()
         url = self.url_for(path)
-        key = endpoint_key(method, path, route)
+        key = self._endpoint_key(method, path) if route is None else f"{method} {route}"
         if self._limiter is not None:
             self._limiter.acquire()
         gen = self._enter()
@@ -309,6 +322,45 @@ class BaseAPIClient:
         if log.isEnabledFor(logging.DEBUG):
             log.debug("%s %s -> %s in %.2f ms", method, redact_url(url), status, elapsed_ms)
         return response
+
+    def _endpoint_key(self, method: str, path: str) -> str:
+        """``endpoint_key(method, path)``, remembered per (method, path) in a bounded dict."""
+        keys = self._keys
+        key = keys.get((method, path))
+        if key is None:
+            key = endpoint_key(method, path)
+            if len(keys) >= _CACHE_SIZE:
+                keys.clear()
+            keys[(method, path)] = key
+        return key
+
+    def _split(self, url: str) -> tuple[str, str] | None:
+        """``(origin, target)`` of a plain ``http(s)://host[:port]/path?query`` URL, None for
+        anything else (it then goes through the Session); remembered in a bounded dict."""
+        targets = self._targets
+        try:
+            return targets[url]
+        except KeyError:
+            pass
+        match = _SIMPLE_URL.fullmatch(url)
+        split = None if match is None else (f"{match[1]}://{match[2]}", match[3] or "/")
+        if len(targets) >= _CACHE_SIZE:
+            targets.clear()
+        targets[url] = split
+        return split
+
+    def _default_headers(self) -> HeaderTemplate | None:
+        """The session headers merged once; rebuilt after they change, None when
+        ``session.headers`` was replaced by a mapping that does not count its changes."""
+        current = self.session.headers
+        if type(current) is not VersionedHeaders:
+            return None
+        template = self._template
+        if template is None or template.source is not current or (
+            template.version != current.version
+        ):
+            template = self._template = HeaderTemplate(current)
+        return template
 
     def _timeout_of(self, value: Any) -> tuple[float, float]:
         if value is None:
@@ -343,19 +395,19 @@ class BaseAPIClient:
             and session.auth is None
             and not session.proxies
             and not session.hooks["response"]
-            and not session.cookies
+            and _jar_empty(session.cookies)
         )
         if fast:
             params = kwargs.get("params")
             full = _with_params(url, params) if params else url
-            match = _SIMPLE_URL.fullmatch(full)
-            if match is not None:
-                origin = f"{match[1]}://{match[2]}"
+            split = self._split(full)
+            if split is not None:
+                origin, target = split
                 pool = self.pool_for(gen, origin)
                 if pool is not None:
                     return self._send_fast(
                         gen, pool=pool, origin=origin, method=method, url=full,
-                        target=match[3] or "/", timeout=timeout, kwargs=kwargs,
+                        target=target, timeout=timeout, kwargs=kwargs,
                     )
         kwargs.setdefault("verify", self._verify)
         return session.request(method, url, timeout=timeout, **kwargs)
@@ -372,17 +424,26 @@ class BaseAPIClient:
         timeout: tuple[float, float],
         kwargs: dict[str, Any],
     ) -> requests.Response:
-        headers: CaseInsensitiveDict[Any] = CaseInsensitiveDict(self.session.headers)
+        template = self._default_headers()
+        headers: CaseInsensitiveDict[Any]
+        wire: Mapping[str, Any]  # what urllib3 sends: the same items as ``headers``
+        if template is not None:
+            headers = template.fresh()
+            wire = template.plain
+        else:
+            headers = wire = CaseInsensitiveDict(self.session.headers)
         extra = kwargs.get("headers")
         if extra:
             headers.update(extra)
             for name in [k for k, v in headers.items() if v is None]:
                 del headers[name]
+            wire = headers
         body = kwargs.get("data")
         if kwargs.get("json") is not None and body is None:
             body = _json.dumps(kwargs["json"], allow_nan=False).encode()
             if "content-type" not in headers:
                 headers["Content-Type"] = "application/json"
+                wire = headers
         u3_timeout = (
             self._u3_timeout
             if timeout == self.timeout
@@ -394,7 +455,7 @@ class BaseAPIClient:
         for attempt in range(2):
             try:
                 raw = pool.urlopen(
-                    method, target, body=body, headers=headers, redirect=False,
+                    method, target, body=body, headers=wire, redirect=False,
                     assert_same_host=False, preload_content=True, decode_content=True,
                     retries=self._retry, timeout=u3_timeout,
                 )
@@ -406,22 +467,22 @@ class BaseAPIClient:
                 pool = self.pool_for(gen, origin)
                 if attempt or pool is None:
                     raise
-        response = requests.Response()
-        response.status_code = raw.status
-        response.headers = CaseInsensitiveDict(raw.headers)
-        response.encoding = get_encoding_from_headers(response.headers)
-        response.raw = raw
-        response.reason = raw.reason
-        response.url = url
-        response.request = prep
+        answer, content_type = response_headers(raw.headers)
+        response = new_response(
+            status=raw.status, headers=answer, encoding=encoding_of(content_type),
+            raw=raw, reason=raw.reason, url=url, request=prep, content=raw.data,
+            elapsed=timedelta(0, time.perf_counter() - started),  # (days, seconds)
+        )
         response.connection = gen.adapter
-        response._content = raw.data
-        response._content_consumed = True  # type: ignore[attr-defined]
-        response.elapsed = timedelta(seconds=time.perf_counter() - started)
         if "set-cookie" in raw.headers:
             extract_cookies_to_jar(response.cookies, prep, raw)  # type: ignore[no-untyped-call]
             extract_cookies_to_jar(self.session.cookies, prep, raw)  # type: ignore[no-untyped-call]
-        if response.is_redirect and kwargs.get("allow_redirects", True):
+        # ``response.is_redirect``, cheapest test first
+        if (
+            raw.status in REDIRECT_STATI
+            and "location" in answer
+            and kwargs.get("allow_redirects", True)
+        ):
             response = self._follow(response, prep, timeout)
         return response
 
@@ -600,6 +661,15 @@ class BaseAPIClient:
     def __repr__(self) -> str:
         base = redact_url(self.base_url) if self.base_url else None
         return f"<BaseAPIClient {self.name!r} {base}>"
+
+
+def _jar_empty(jar: Any) -> bool:
+    """``not jar``, answered without walking the jar when its cookie dict is plainly empty
+    (``CookieJar.__len__`` iterates every cookie under the jar's lock)."""
+    cookies = getattr(jar, "_cookies", None)
+    if type(cookies) is dict and not cookies:
+        return True
+    return not jar
 
 
 def _with_params(url: str, params: Any) -> str:

@@ -10,6 +10,7 @@ from __future__ import annotations
 import math
 import re
 import threading
+from collections import Counter
 from collections.abc import Iterable
 from dataclasses import dataclass, field
 from typing import Any
@@ -55,12 +56,16 @@ def percentile(ordered: list[float], q: float) -> float:
 @dataclass
 class _Samples:
     durations_ms: list[float] = field(default_factory=list)
-    errors: int = 0
-    statuses: dict[int, int] = field(default_factory=dict)
+    statuses: list[int | None] = field(default_factory=list)
 
 
 class EndpointStats:
-    """Latency samples per endpoint, thread-safe; metrics computed when asked."""
+    """Latency samples per endpoint, thread-safe; metrics computed when asked.
+
+    Recording a request takes no lock: it appends to two lists, and ``list.append`` is
+    atomic in CPython, so no sample is lost however many threads record at once. Only a
+    new endpoint is added under the lock.
+    """
 
     def __init__(self) -> None:
         self._lock = threading.Lock()
@@ -71,24 +76,20 @@ class EndpointStats:
 
         Transport errors and 5xx statuses count as errors.
         """
-        with self._lock:
-            samples = self._by_key.get(key)
-            if samples is None:
-                samples = self._by_key[key] = _Samples()
-            samples.durations_ms.append(duration_ms)
-            if status is None or status >= 500:
-                samples.errors += 1
-            if status is not None:
-                samples.statuses[status] = samples.statuses.get(status, 0) + 1
+        samples = self._by_key.get(key)
+        if samples is None:
+            with self._lock:
+                samples = self._by_key.setdefault(key, _Samples())
+        samples.durations_ms.append(duration_ms)
+        samples.statuses.append(status)
 
     def rows(self) -> list[dict[str, Any]]:
         """One dict per endpoint, busiest first."""
         with self._lock:
             snapshot = [
-                (k, sorted(s.durations_ms), s.errors, dict(s.statuses))
-                for k, s in self._by_key.items()
+                (k, sorted(s.durations_ms), list(s.statuses)) for k, s in self._by_key.items()
             ]
-        rows = [_row(k, d, e, st) for k, d, e, st in snapshot]
+        rows = [_row(k, d, *_count_statuses(st)) for k, d, st in snapshot]
         rows.sort(key=lambda r: (-r["count"], r["endpoint"]))
         return rows
 
@@ -101,6 +102,14 @@ class EndpointStats:
     def keys(self) -> list[str]:
         with self._lock:
             return list(self._by_key)
+
+
+def _count_statuses(statuses: list[int | None]) -> tuple[int, dict[int, int]]:
+    """Errors (no response or a 5xx) and the count per status code."""
+    counts = Counter(statuses)
+    errors = counts.pop(None, 0)
+    errors += sum(n for status, n in counts.items() if status is not None and status >= 500)
+    return errors, {status: n for status, n in counts.items() if status is not None}
 
 
 def _row(key: str, ordered: list[float], errors: int, statuses: dict[int, int]) -> dict[str, Any]:

@@ -44,6 +44,7 @@ class PoolStats:
         self._lock = threading.Lock()
         self._hosts: dict[str, HostCounters] = {}
         self._local = threading.local()
+        self._warming = 0  # threads inside warm-up now: skips the thread-local look-up
 
     def host(self, key: str) -> HostCounters:
         """The counters of ``key`` (``scheme://host:port``), created on first use."""
@@ -60,11 +61,15 @@ class PoolStats:
 
     @in_warmup.setter
     def in_warmup(self, value: bool) -> None:
-        self._local.warmup = value
+        value = bool(value)
+        with self._lock:
+            if value != self.in_warmup:
+                self._warming += 1 if value else -1
+            self._local.warmup = value
 
     def on_connect(self, host: HostCounters) -> None:
         """A TCP connection to ``host`` was just opened."""
-        warm = self.in_warmup
+        warm = self._warming > 0 and self.in_warmup
         with self._lock:
             host.connections_created += 1
             if warm:
@@ -72,7 +77,7 @@ class PoolStats:
 
     def on_send(self, host: HostCounters, reused: bool) -> None:
         """A request went out to ``host``, on a kept-alive connection when ``reused``."""
-        if self.in_warmup:
+        if self._warming and self.in_warmup:
             return
         with self._lock:
             host.requests_sent += 1

@@ -9,26 +9,18 @@ from __future__ import annotations
 
 import os
 import time
-from collections.abc import Sequence
 from typing import TYPE_CHECKING, Any
 
+from qhub.profiling.aggregate import aggregate_steps, thin
 from qhub.profiling.attribution import Timeline, attribute
 from qhub.profiling.memory import MB
-from qhub.profiling.stats import NS_PER_MS, TimingStats
-from qhub.profiling.targets import (
-    PatternIndex,
-    display_name,
-    location,
-    status_name,
-    step_text,
-)
+from qhub.profiling.stats import NS_PER_MS
+from qhub.profiling.targets import PatternIndex, display_name, location, status_name
 
 if TYPE_CHECKING:
     from qhub.profiling.observer import BehaveObserver
 
 SCHEMA = "qhub.profile/1"
-MAX_STORED_SAMPLES = 2000
-"""Samples kept per step definition in the document (figures use all of them)."""
 MAX_SERIES_POINTS = 600
 """Points of the memory-over-time series (bucket maxima)."""
 
@@ -39,60 +31,6 @@ def _ms(ns: int) -> float:
 
 def _mb(b: int) -> float:
     return round(b / MB, 3)
-
-
-def thin(samples: Sequence[float], limit: int = MAX_STORED_SAMPLES) -> list[float]:
-    """At most ``limit`` samples spread evenly over ``samples`` (order kept)."""
-    if len(samples) <= limit:
-        return list(samples)
-    step = len(samples) / limit
-    return [samples[int(i * step)] for i in range(limit)]
-
-
-def _step_definitions(obs: BehaveObserver, index: PatternIndex) -> list[dict[str, Any]]:
-    rows: dict[str, dict[str, Any]] = {}
-    timings: dict[str, TimingStats] = {}
-    texts: dict[str, dict[str, TimingStats]] = {}
-    for step, start, end, rss0, rss1, peak in obs.steps:
-        key, pattern, step_type = index.definition(step)
-        row = rows.get(key)
-        if row is None:
-            row = rows[key] = {
-                "key": key,
-                "pattern": pattern,
-                "step_type": step_type,
-                "statuses": {},
-                "rss_delta_mb": 0.0,
-                "tracemalloc_peak_kb": 0.0,
-            }
-            timings[key] = TimingStats()
-            texts[key] = {}
-        duration = max(0, end - start)
-        timings[key].add(duration)
-        status = status_name(step)
-        row["statuses"][status] = row["statuses"].get(status, 0) + 1
-        row["rss_delta_mb"] += (rss1 - rss0) / MB
-        row["tracemalloc_peak_kb"] = max(row["tracemalloc_peak_kb"], peak / 1024)
-        texts[key].setdefault(step_text(step), TimingStats()).add(duration)
-    out = []
-    for key, row in rows.items():
-        stats = timings[key]
-        row.update(stats.as_dict())
-        row["rss_delta_mb"] = round(row["rss_delta_mb"], 3)
-        row["tracemalloc_peak_kb"] = round(row["tracemalloc_peak_kb"], 1)
-        row["texts"] = sorted(
-            (
-                {"text": text, **{k: v for k, v in st.as_dict().items() if k in _TEXT_KEYS}}
-                for text, st in texts[key].items()
-            ),
-            key=lambda t: -t["total_ms"],
-        )
-        row["samples_ms"] = thin([_ms(s) for s in stats.samples])
-        out.append(row)
-    return sorted(out, key=lambda r: -r["total_ms"])
-
-
-_TEXT_KEYS = ("count", "total_ms", "mean_ms", "max_ms")
 
 
 def _scenarios(obs: BehaveObserver) -> list[dict[str, Any]]:
@@ -149,17 +87,18 @@ def _hooks(obs: BehaveObserver) -> list[dict[str, Any]]:
 def _memory(obs: BehaveObserver, origin_ns: int, enabled: bool) -> dict[str, Any]:
     if not enabled or not obs.steps:
         return {"enabled": enabled, "series": []}
-    points = [(end, rss1) for _, _, end, _, rss1, _ in obs.steps]
-    bucket = max(1, -(-len(points) // MAX_SERIES_POINTS))
+    steps = obs.steps
+    rss_values = [record[4] for record in steps]
+    count = len(rss_values)
+    bucket = max(1, -(-count // MAX_SERIES_POINTS))
     series = []
-    for i in range(0, len(points), bucket):
-        chunk = points[i : i + bucket]
-        t, rss = max(chunk, key=lambda p: p[1])
-        series.append([round((t - origin_ns) / 1e9, 4), _mb(rss)])
-    rss_values = [p[1] for p in points]
+    for i in range(0, count, bucket):
+        # the first highest reading of the bucket, as max() picks it
+        top = max(range(i, min(i + bucket, count)), key=rss_values.__getitem__)
+        series.append([round((steps[top][2] - origin_ns) / 1e9, 4), _mb(rss_values[top])])
     return {
         "enabled": True,
-        "start_mb": _mb(obs.steps[0][3]),
+        "start_mb": _mb(steps[0][3]),
         "end_mb": _mb(rss_values[-1]),
         "peak_mb": _mb(max(rss_values)),
         "series": series,
@@ -201,7 +140,9 @@ def _process_start(obs: BehaveObserver, anchor: tuple[int, int]) -> tuple[int, s
     return perf_ns - (wall_ns - start_wall), "psutil create_time"
 
 
-def _timeline(obs: BehaveObserver, start_ns: int, end_ns: int, anchor: tuple[int, int]) -> Timeline:
+def _timeline(
+    obs: BehaveObserver, start_ns: int, end_ns: int, anchor: tuple[int, int], step_bodies_ns: int
+) -> Timeline:
     """Sort what was measured into before/after the first run event (see attribution)."""
     phases = dict(obs.phases)
     setup = phases.pop("qhub_install", 0)
@@ -214,7 +155,7 @@ def _timeline(obs: BehaveObserver, start_ns: int, end_ns: int, anchor: tuple[int
         f"hook:{hook}" if hook not in ("before_all", "after_all") else hook: agg[1]
         for hook, agg in obs.hooks.items()
     }
-    after["step_bodies"] = sum(max(0, end - start) for _, start, end, _, _, _ in obs.steps)
+    after["step_bodies"] = step_bodies_ns
     after["qhub_overhead"] = obs.overhead_ns
     before: dict[str, int] = {**phases, "step_modules": modules}
     if before_all is not None and before_all[0] <= span[0] <= before_all[1]:
@@ -236,10 +177,9 @@ def build_document(
     end_ns = obs.finished_ns if obs.finished_ns is not None else obs._clock()
     anchor = obs.clock_anchor or (time.time_ns(), end_ns)
     start_ns, start_source = _process_start(obs, anchor)
-    attribution = attribute(_timeline(obs, start_ns, end_ns, anchor))
+    step_rows, step_bodies_ns = aggregate_steps(obs.steps, PatternIndex(resolver=obs.resolver))
+    attribution = attribute(_timeline(obs, start_ns, end_ns, anchor, step_bodies_ns))
     attribution["process_start_source"] = start_source
-    index = PatternIndex(resolver=obs.resolver)
-    step_rows = _step_definitions(obs, index)
     statuses: dict[str, int] = {}
     for row in step_rows:
         for status, count in row["statuses"].items():
@@ -278,5 +218,5 @@ def _methods(obs: BehaveObserver) -> list[dict[str, Any]]:
     samples = obs.profiler.samples_ms()
     rows = obs.profiler.method_rows()
     for row in rows:
-        row["samples_ms"] = thin([round(s, 3) for s in samples[row["method"]]])
+        row["samples_ms"] = [round(s, 3) for s in thin(samples[row["method"]])]
     return sorted(rows, key=lambda r: -r["total_ms"])

@@ -12,7 +12,7 @@ from __future__ import annotations
 from collections.abc import Callable, Sequence
 from typing import Any
 
-from qhub.profiling.document import thin
+from qhub.profiling.aggregate import thin
 from qhub.profiling.stats import summarize_ms
 
 

@@ -13,6 +13,7 @@ does not keep ``step.match``): matching again at the end would run after the use
 
 from __future__ import annotations
 
+import gc
 import time
 import tracemalloc
 from collections.abc import Callable
@@ -127,6 +128,9 @@ class BehaveObserver:
             # so the unmeasurable time between the report and process exit stays small
             import qhub.profiling.reports
             import qhub.profiling.session  # noqa: F401
+            from qhub.profiling.render import preload
+
+            preload(list(self.config.report.formats))
         self.run_started_span = (t0, self._clock())
 
     def on_hook(
@@ -209,6 +213,11 @@ class BehaveObserver:
         self.finished_ns = self._clock()
         if not self.enabled:
             return []
+        # Building the report allocates many small containers; with behave's whole model
+        # alive, each automatic collection they trigger walks every object of the run (at
+        # 20,000 steps that was half of finish()). Nothing here makes cyclic garbage.
+        collecting = gc.isenabled()
+        gc.disable()
         try:
             self._materialize()
             from qhub.profiling.session import complete_run
@@ -216,6 +225,9 @@ class BehaveObserver:
             self._written = complete_run(self, stats)
         except Exception as exc:  # never break the user's run over a report
             warn(f"profiling report failed: {type(exc).__name__}: {exc}", exc_info=True)
+        finally:
+            if collecting:
+                gc.enable()
         return list(self._written)
 
     @property
@@ -229,14 +241,21 @@ class BehaveObserver:
     def _materialize(self) -> None:
         """Turn the raw records into figures: parse RSS, aggregate hooks per kind/scenario."""
         self.interrupted = self.interrupted or bool(self._step_stack or self._open)
-        parse = self._rss_parse
-        if parse is not int:
+        raw_parse = self._rss_parse
+        if raw_parse is not int:
+            # readings repeat (a step's "before" is the previous step's "after", and RSS
+            # moves in pages, rarely): parse each distinct reading once
+            steps = self.steps
+            rows = (*self.scenarios, *self.features)
+            raw = {r for record in steps for r in (record[3], record[4])}
+            raw.update(r for row in rows for r in (row[3], row[4]))
+            parsed = {r: raw_parse(r) for r in raw}
             self.steps = [
-                (step, start, end, parse(r0), parse(r1), peak)
-                for step, start, end, r0, r1, peak in self.steps
+                (step, start, end, parsed[r0], parsed[r1], peak)
+                for step, start, end, r0, r1, peak in steps
             ]
-            for row in (*self.scenarios, *self.features):
-                row[3], row[4] = parse(row[3]), parse(row[4])
+            for row in rows:
+                row[3], row[4] = parsed[row[3]], parsed[row[4]]
         hooks: dict[str, list[int]] = {}
         by_seq: dict[int, int] = {}
         for hook, start, end, failed, seq in self._hook_log:

@@ -19,7 +19,13 @@ def percentile(values: Sequence[float], q: float) -> float:
     """The ``q``-th percentile (0..100) of ``values`` by linear interpolation; 0.0 if empty."""
     if not values:
         return 0.0
-    ordered = sorted(values)
+    return percentile_sorted(sorted(values), q)
+
+
+def percentile_sorted(ordered: Sequence[float], q: float) -> float:
+    """:func:`percentile` of values already in ascending order (no copy, no sort)."""
+    if not ordered:
+        return 0.0
     if len(ordered) == 1:
         return float(ordered[0])
     rank = (len(ordered) - 1) * (q / 100.0)
@@ -69,14 +75,15 @@ class TimingStats:
 
     def as_dict(self) -> dict[str, Any]:
         """Count, total, mean, min, p50, p95 and max (all times in ms, rounded to µs)."""
+        ordered = sorted(self.samples)
         return {
             "count": self.count,
             "total_ms": _r(self.total_ms),
             "mean_ms": _r(self.mean_ms),
-            "min_ms": _r(self.min_ms),
-            "p50_ms": _r(self.percentile_ms(50)),
-            "p95_ms": _r(self.percentile_ms(95)),
-            "max_ms": _r(self.max_ms),
+            "min_ms": _r(ordered[0] / NS_PER_MS if ordered else 0.0),
+            "p50_ms": _r(percentile_sorted(ordered, 50) / NS_PER_MS),
+            "p95_ms": _r(percentile_sorted(ordered, 95) / NS_PER_MS),
+            "max_ms": _r(ordered[-1] / NS_PER_MS if ordered else 0.0),
         }
 
 
@@ -89,12 +96,13 @@ def summarize_ms(samples_ms: Sequence[float]) -> dict[str, Any]:
     if not samples_ms:
         return {k: 0 if k == "count" else 0.0 for k in TimingStats().as_dict()}
     total = float(sum(samples_ms))
+    ordered = sorted(samples_ms)
     return {
         "count": len(samples_ms),
         "total_ms": _r(total),
         "mean_ms": _r(total / len(samples_ms)),
-        "min_ms": _r(min(samples_ms)),
-        "p50_ms": _r(percentile(samples_ms, 50)),
-        "p95_ms": _r(percentile(samples_ms, 95)),
-        "max_ms": _r(max(samples_ms)),
+        "min_ms": _r(ordered[0]),
+        "p50_ms": _r(percentile_sorted(ordered, 50)),
+        "p95_ms": _r(percentile_sorted(ordered, 95)),
+        "max_ms": _r(ordered[-1]),
     }

@@ -16,7 +16,7 @@ from importlib import resources
 from typing import Any
 
 from qhub.profiling.render._fmt import budget_rows, budget_verdict, data_line, short, stats_sets
-from qhub.profiling.stats import percentile
+from qhub.profiling.stats import percentile_sorted
 
 TOP_BARS = 15
 TOP_DISTRIBUTIONS = 8
@@ -27,6 +27,12 @@ MAX_DOTS = 300
 def _asset(name: str) -> str:
     """A file of ``render/assets`` (package data): page template, CSS or JS."""
     return (resources.files("qhub.profiling.render") / "assets" / name).read_text("utf-8")
+
+
+def preload_assets() -> None:
+    """Read the page template, CSS and JS into the cache now (see ``render.preload``)."""
+    for name in ("page.html", "report.css", "report.js"):
+        _asset(name)
 
 
 def _e(value: Any) -> str:
@@ -50,8 +56,9 @@ def chart_data(report: dict[str, Any]) -> dict[str, Any]:
         distributions.append(
             {
                 "label": short(row["pattern"], 48),
-                "q": [samples[0], percentile(samples, 25), percentile(samples, 50),
-                      percentile(samples, 75), percentile(samples, 95), samples[-1]],
+                "q": [samples[0], percentile_sorted(samples, 25), percentile_sorted(samples, 50),
+                      percentile_sorted(samples, 75), percentile_sorted(samples, 95),
+                      samples[-1]],
                 "dots": samples[::stride],
             }
         )  # fmt: skip
