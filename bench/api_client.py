@@ -10,7 +10,10 @@ against the demo API served by a *separate process* (fair on a 2-core machine):
                 headers: the practical limit for Python on this machine
 
 Variants take turns in short time-boxed rounds; medians are reported, and each ratio is
-the median of the ratios measured within one round (same load on the machine).
+the median of the ratios measured within one round (same load on the machine). Because the
+server runs in another process, this process's CPU time per request (``time.process_time``)
+is what the client side costs; it is printed for BaseAPIClient and bare urllib3, and their
+difference is qhub's own per-request work (less noisy than wall-clock rates).
 Run: ``python bench/api_client.py [--rounds 5] [--seconds 0.5]`` (about a minute).
 """
 
@@ -23,6 +26,7 @@ import sys
 import tempfile
 import time
 from collections.abc import Callable
+from importlib.metadata import version
 from pathlib import Path
 
 import requests
@@ -48,11 +52,12 @@ def start_server(cert: Path | None, key: Path | None) -> tuple[subprocess.Popen[
     return proc, url
 
 
-def rate(call: Callable[[], object], seconds: float) -> float:
-    """Calls per second over about ``seconds``."""
+def rate(call: Callable[[], object], seconds: float) -> tuple[float, float]:
+    """Calls per second over about ``seconds``, and this process's CPU µs per call."""
     call()
     n = 0
     started = time.perf_counter()
+    cpu_started = time.process_time()
     deadline = started + seconds
     while True:
         for _ in range(20):
@@ -60,7 +65,7 @@ def rate(call: Callable[[], object], seconds: float) -> float:
         n += 20
         now = time.perf_counter()
         if now >= deadline:
-            return n / (now - started)
+            return n / (now - started), (time.process_time() - cpu_started) / n * 1e6
 
 
 Variant = tuple[Callable[[], object], Callable[[], None]]
@@ -75,7 +80,7 @@ def variants(url: str, ca: str | None) -> dict[str, Variant]:
     client = BaseAPIClient(url, enable_connection_warmup=False, ca_bundle=ca)
     scheme, rest = url.split("://")
     host, port = rest.split(":")
-    headers = dict(session.headers)
+    headers = {name: str(value) for name, value in session.headers.items()}
     pool: urllib3.HTTPConnectionPool
     if scheme == "https":
         pool = urllib3.HTTPSConnectionPool(
@@ -113,13 +118,21 @@ def measure(url: str, ca: str | None, rounds: int, seconds: float) -> dict[str, 
     """
     chosen = variants(url, ca)
     samples: dict[str, list[float]] = {name: [] for name in chosen}
+    cpu: dict[str, list[float]] = {name: [] for name in chosen}
     for _ in range(rounds):
         for name, (call, _close) in chosen.items():
             # fresh connections are slow: a shorter box keeps the run near a minute
-            samples[name].append(rate(call, seconds / 2 if name == "fresh" else seconds))
+            per_s, cpu_us = rate(call, seconds / 2 if name == "fresh" else seconds)
+            samples[name].append(per_s)
+            cpu[name].append(cpu_us)
     for _call, close in chosen.values():
         close()
     out = {name: statistics.median(values) for name, values in samples.items()}
+    for name in ("client", "urllib3"):
+        out[f"cpu_{name}"] = statistics.median(cpu[name])
+    out["cpu_overhead"] = statistics.median(
+        c - u for c, u in zip(cpu["client"], cpu["urllib3"], strict=True)
+    )
     for other in ("urllib3", "fresh", "session"):
         out[f"client/{other}"] = statistics.median(
             c / o for c, o in zip(samples["client"], samples[other], strict=True)
@@ -155,7 +168,7 @@ def main() -> None:
                 proc.wait()
 
     print(f"python {sys.version.split()[0]}, requests {requests.__version__}, "
-          f"urllib3 {urllib3.__version__}; GET {PATH} on 127.0.0.1, server in another process; "
+          f"urllib3 {version('urllib3')}; GET {PATH} on 127.0.0.1, server in another process; "
           f"medians of {args.rounds} interleaved rounds (ratios: per round)")
     print()
     print("| transport | fresh requests.get | requests.Session | BaseAPIClient | bare urllib3 "
@@ -167,6 +180,12 @@ def main() -> None:
             f"| {r['urllib3']:.0f}/s | {r['client/urllib3']:.2f}x "
             f"| {r['client/fresh']:.1f}x | {r['client/session']:.2f}x |"
         )
+    print()
+    print("| transport | client CPU / request | urllib3 CPU / request | qhub's own CPU / request |")
+    print("|---|---:|---:|---:|")
+    for label, r in results.items():
+        print(f"| {label} | {r['cpu_client']:.0f} µs | {r['cpu_urllib3']:.0f} µs "
+              f"| {r['cpu_overhead']:.0f} µs |")
 
 
 if __name__ == "__main__":

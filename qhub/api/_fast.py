@@ -9,7 +9,8 @@ generic machinery that dominates a keep-alive request on loopback:
   urllib3's header container (same keys, same casing, duplicates joined with ``", "``);
 - :func:`encoding_of` remembers ``get_encoding_from_headers`` per ``Content-Type`` value;
 - :func:`new_response` makes a ``requests.Response`` with the attributes its ``__init__``
-  sets, but no throw-away default headers dict or cookie-jar conversion.
+  sets, but no throw-away default headers dict or cookie-jar conversion;
+  :func:`new_prepared` does the same for the ``PreparedRequest`` it points to.
 """
 
 from __future__ import annotations
@@ -21,6 +22,8 @@ from typing import Any
 
 import requests
 from requests.cookies import RequestsCookieJar
+from requests.hooks import default_hooks
+from requests.models import PreparedRequest
 from requests.structures import CaseInsensitiveDict
 from requests.utils import get_encoding_from_headers
 
@@ -60,10 +63,6 @@ class HeaderTemplate:
             (key.lower(), (key, value)) for key, value in list(source.items())
         )
         self.plain: dict[str, Any] = {key: value for key, value in self.store.values()}
-
-    def fresh(self) -> CaseInsensitiveDict[Any]:
-        """A new ``CaseInsensitiveDict`` equal to the template (callers may mutate it)."""
-        return cid_from_store(self.store.copy())
 
 
 def cid_from_store(store: _Store) -> CaseInsensitiveDict[Any]:
@@ -119,18 +118,11 @@ _SKIP_INIT = frozenset(requests.Response().__dict__) == _INIT_ATTRS
 
 
 def new_response(
-    *,
-    status: int,
-    headers: CaseInsensitiveDict[Any],
-    encoding: str | None,
-    raw: Any,
-    reason: str | None,
-    url: str,
-    request: requests.PreparedRequest,
-    content: bytes,
-    elapsed: timedelta,
+    raw: Any, url: str, request: PreparedRequest, elapsed: timedelta
 ) -> requests.Response:
-    """A fully read ``requests.Response`` as ``HTTPAdapter.build_response`` makes it."""
+    """A ``requests.Response`` for the fully read urllib3 response ``raw``, with what
+    ``HTTPAdapter.build_response`` sets (cookies aside: the caller extracts them)."""
+    headers, content_type = response_headers(raw.headers)
     if _SKIP_INIT:
         response = requests.Response.__new__(requests.Response)
         response._next = None  # type: ignore[attr-defined]
@@ -138,14 +130,42 @@ def new_response(
         response.cookies = RequestsCookieJar()  # what cookiejar_from_dict({}) returns
     else:  # pragma: no cover - only with a requests release that changed Response
         response = requests.Response()
-    response.status_code = status
+    response.status_code = raw.status
     response.headers = headers
-    response.encoding = encoding
+    response.encoding = encoding_of(content_type)
     response.raw = raw
-    response.reason = reason  # type: ignore[assignment]
+    response.reason = raw.reason
     response.url = url
     response.request = request
-    response._content = content
+    response._content = raw.data
     response._content_consumed = True  # type: ignore[attr-defined]
     response.elapsed = elapsed
     return response
+
+
+_PREPARED_ATTRS = frozenset(
+    {"method", "url", "headers", "_cookies", "body", "hooks", "_body_position"}
+)
+_SKIP_PREPARED_INIT = (
+    frozenset(PreparedRequest().__dict__) == _PREPARED_ATTRS
+    and default_hooks() == {"response": []}
+)
+
+
+def new_prepared(
+    method: str, url: str, headers: CaseInsensitiveDict[Any], body: bytes | None
+) -> PreparedRequest:
+    """The ``PreparedRequest`` of a short-path request (``response.request``), as
+    ``PreparedRequest()`` with these four fields set would be."""
+    if _SKIP_PREPARED_INIT:
+        prep = PreparedRequest.__new__(PreparedRequest)
+        prep._cookies = None  # type: ignore[attr-defined]
+        prep.hooks = {"response": []}  # what default_hooks() returns
+        prep._body_position = None  # type: ignore[attr-defined]
+    else:  # pragma: no cover - only with a requests release that changed PreparedRequest
+        prep = PreparedRequest()
+    prep.method = method
+    prep.url = url
+    prep.headers = headers
+    prep.body = body
+    return prep

@@ -39,9 +39,9 @@ from qhub.api._errors import translate
 from qhub.api._fast import (
     HeaderTemplate,
     VersionedHeaders,
-    encoding_of,
+    cid_from_store,
+    new_prepared,
     new_response,
-    response_headers,
 )
 from qhub.api._transport import CountingAdapter
 from qhub.api.endpoints import EndpointStats, budget_report, endpoint_key
@@ -143,7 +143,7 @@ class BaseAPIClient:
         self._failed = 0
         self._retried = 0
         self._reconfigurations = 0
-        self._keys: dict[tuple[str, str], str] = {}
+        self._plans: dict[tuple[str, str], tuple[str, str, str | None]] = {}
         self._targets: dict[str, tuple[str, str] | None] = {}
         self._template: HeaderTemplate | None = None
         self.session = requests.Session()
@@ -293,14 +293,17 @@ class BaseAPIClient:
         ``timeout`` means the client's (connect, read) timeouts: never infinite.
         """
         method = method.upper()
-        url = self.url_for(path)
-        key = self._endpoint_key(method, path) if route is None else f"{method} {route}"
+        if route is None:
+            key, url = self._plan(method, path)
+        else:
+            key, url = f"{method} {route}", self.url_for(path)
         if self._limiter is not None:
             self._limiter.acquire()
         gen = self._enter()
         status: int | None = None
         retried = 0
-        timeout = self._timeout_of(kwargs.pop("timeout", None))
+        timeout = kwargs.pop("timeout", None)
+        timeout = self.timeout if timeout is None else self._timeout_of(timeout)
         started = time.perf_counter()
         try:
             response = self._send(gen, method, url, timeout, kwargs)
@@ -323,16 +326,17 @@ class BaseAPIClient:
             log.debug("%s %s -> %s in %.2f ms", method, redact_url(url), status, elapsed_ms)
         return response
 
-    def _endpoint_key(self, method: str, path: str) -> str:
-        """``endpoint_key(method, path)``, remembered per (method, path) in a bounded dict."""
-        keys = self._keys
-        key = keys.get((method, path))
-        if key is None:
-            key = endpoint_key(method, path)
-            if len(keys) >= _CACHE_SIZE:
-                keys.clear()
-            keys[(method, path)] = key
-        return key
+    def _plan(self, method: str, path: str) -> tuple[str, str]:
+        """``(endpoint_key(method, path), url_for(path))``, remembered per (method, path) in
+        a bounded dict (entries made for another ``base_url`` are not used)."""
+        plans = self._plans
+        plan = plans.get((method, path))
+        if plan is None or plan[2] is not self.base_url:
+            plan = (endpoint_key(method, path), self.url_for(path), self.base_url)
+            if len(plans) >= _CACHE_SIZE:
+                plans.clear()
+            plans[(method, path)] = plan
+        return plan[0], plan[1]
 
     def _split(self, url: str) -> tuple[str, str] | None:
         """``(origin, target)`` of a plain ``http(s)://host[:port]/path?query`` URL, None for
@@ -388,9 +392,9 @@ class BaseAPIClient:
         kwargs: dict[str, Any],
     ) -> requests.Response:
         session = self.session
-        data = kwargs.get("data")
+        data = kwargs.get("data") if kwargs else None
         fast = (
-            kwargs.keys() <= _FAST_KWARGS
+            (not kwargs or kwargs.keys() <= _FAST_KWARGS)
             and (data is None or isinstance(data, bytes))
             and session.auth is None
             and not session.proxies
@@ -405,17 +409,13 @@ class BaseAPIClient:
                 origin, target = split
                 pool = self.pool_for(gen, origin)
                 if pool is not None:
-                    return self._send_fast(
-                        gen, pool=pool, origin=origin, method=method, url=full,
-                        target=target, timeout=timeout, kwargs=kwargs,
-                    )
+                    return self._send_fast(gen, pool, origin, method, full, target, timeout, kwargs)
         kwargs.setdefault("verify", self._verify)
         return session.request(method, url, timeout=timeout, **kwargs)
 
-    def _send_fast(
+    def _send_fast(  # noqa: PLR0917 - private, positional for speed
         self,
         gen: _Generation,
-        *,
         pool: Any,
         origin: str,
         method: str,
@@ -424,11 +424,15 @@ class BaseAPIClient:
         timeout: tuple[float, float],
         kwargs: dict[str, Any],
     ) -> requests.Response:
-        template = self._default_headers()
+        template = self._template
+        if template is None or template.source is not self.session.headers or (
+            template.version != template.source.version
+        ):
+            template = self._default_headers()
         headers: CaseInsensitiveDict[Any]
         wire: Mapping[str, Any]  # what urllib3 sends: the same items as ``headers``
         if template is not None:
-            headers = template.fresh()
+            headers = cid_from_store(template.store.copy())
             wire = template.plain
         else:
             headers = wire = CaseInsensitiveDict(self.session.headers)
@@ -446,11 +450,10 @@ class BaseAPIClient:
                 wire = headers
         u3_timeout = (
             self._u3_timeout
-            if timeout == self.timeout
+            if timeout is self.timeout or timeout == self.timeout
             else Timeout(connect=timeout[0], read=timeout[1])
         )
-        prep = PreparedRequest()
-        prep.method, prep.url, prep.headers, prep.body = method, url, headers, body
+        prep = new_prepared(method, url, headers, body)
         started = time.perf_counter()
         for attempt in range(2):
             try:
@@ -467,20 +470,16 @@ class BaseAPIClient:
                 pool = self.pool_for(gen, origin)
                 if attempt or pool is None:
                     raise
-        answer, content_type = response_headers(raw.headers)
-        response = new_response(
-            status=raw.status, headers=answer, encoding=encoding_of(content_type),
-            raw=raw, reason=raw.reason, url=url, request=prep, content=raw.data,
-            elapsed=timedelta(0, time.perf_counter() - started),  # (days, seconds)
-        )
+        elapsed = timedelta(0, time.perf_counter() - started)  # (days, seconds)
+        response = new_response(raw, url, prep, elapsed)
         response.connection = gen.adapter
-        if "set-cookie" in raw.headers:
+        if "set-cookie" in response.headers._store:  # type: ignore[attr-defined]
             extract_cookies_to_jar(response.cookies, prep, raw)  # type: ignore[no-untyped-call]
             extract_cookies_to_jar(self.session.cookies, prep, raw)  # type: ignore[no-untyped-call]
         # ``response.is_redirect``, cheapest test first
         if (
             raw.status in REDIRECT_STATI
-            and "location" in answer
+            and "location" in response.headers
             and kwargs.get("allow_redirects", True)
         ):
             response = self._follow(response, prep, timeout)
