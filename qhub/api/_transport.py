@@ -44,48 +44,34 @@ class _CountingQueue(queue.LifoQueue):  # type: ignore[type-arg]
             raise
 
 
-class _CountingHTTPConnection(HTTPConnection):
+class _CountingMixin:
+    """Reports socket creation and request reuse of the urllib3 connection it is mixed into."""
+
+    qhub_stats: PoolStats | None = None
+    qhub_host: HostCounters | None = None
+    _qhub_uses = 0
+
+    def _new_conn(self) -> socket.socket:
+        sock: socket.socket = super()._new_conn()  # type: ignore[misc]
+        self._qhub_uses = 0
+        if self.qhub_stats is not None and self.qhub_host is not None:
+            self.qhub_stats.on_connect(self.qhub_host)
+        return sock
+
+    def request(self, *args: Any, **kwargs: Any) -> None:
+        reused = self._qhub_uses > 0 and getattr(self, "sock", None) is not None
+        super().request(*args, **kwargs)  # type: ignore[misc]
+        self._qhub_uses += 1
+        if self.qhub_stats is not None and self.qhub_host is not None:
+            self.qhub_stats.on_send(self.qhub_host, reused)
+
+
+class _CountingHTTPConnection(_CountingMixin, HTTPConnection):
     """HTTPConnection that reports socket creation and request reuse."""
 
-    qhub_stats: PoolStats | None = None
-    qhub_host: HostCounters | None = None
-    _qhub_uses = 0
 
-    def _new_conn(self) -> socket.socket:
-        sock = super()._new_conn()
-        self._qhub_uses = 0
-        if self.qhub_stats is not None and self.qhub_host is not None:
-            self.qhub_stats.on_connect(self.qhub_host)
-        return sock
-
-    def request(self, *args: Any, **kwargs: Any) -> None:
-        reused = self._qhub_uses > 0 and self.sock is not None
-        super().request(*args, **kwargs)
-        self._qhub_uses += 1
-        if self.qhub_stats is not None and self.qhub_host is not None:
-            self.qhub_stats.on_send(self.qhub_host, reused)
-
-
-class _CountingHTTPSConnection(HTTPSConnection):
+class _CountingHTTPSConnection(_CountingMixin, HTTPSConnection):
     """HTTPSConnection that reports socket creation and request reuse."""
-
-    qhub_stats: PoolStats | None = None
-    qhub_host: HostCounters | None = None
-    _qhub_uses = 0
-
-    def _new_conn(self) -> socket.socket:
-        sock = super()._new_conn()
-        self._qhub_uses = 0
-        if self.qhub_stats is not None and self.qhub_host is not None:
-            self.qhub_stats.on_connect(self.qhub_host)
-        return sock
-
-    def request(self, *args: Any, **kwargs: Any) -> None:
-        reused = self._qhub_uses > 0 and self.sock is not None
-        super().request(*args, **kwargs)
-        self._qhub_uses += 1
-        if self.qhub_stats is not None and self.qhub_host is not None:
-            self.qhub_stats.on_send(self.qhub_host, reused)
 
 
 def _attach(pool: HTTPConnectionPool, stats: PoolStats, host: HostCounters) -> None:
