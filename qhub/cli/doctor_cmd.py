@@ -16,7 +16,7 @@ from qhub.config import QHubConfig
 from qhub.exceptions import QHubError
 
 MIN_PYTHON = (3, 10)
-MIN_BEHAVE = (1, 2, 6)
+MIN_BEHAVE = (1, 3, 0)
 
 
 @dataclass(frozen=True)
@@ -57,7 +57,7 @@ def _versions() -> Iterator[Check]:
 
         raw = version("behave")
         parts = tuple(int(p) for p in raw.split(".")[:3] if p.isdigit())
-        yield Check("behave", parts >= MIN_BEHAVE, raw, "pip install 'behave>=1.2.6'")
+        yield Check("behave", parts >= MIN_BEHAVE, raw, "pip install 'behave>=1.3'")
     except Exception as exc:
         yield Check("behave", False, f"not importable ({exc})", "pip install behave")
 
