@@ -37,6 +37,23 @@ def _publish(context: Any, session: QHubSession) -> None:
     context.profiler = session.profiler
 
 
+class _SummaryReporter:
+    """A behave reporter whose ``end()`` runs after behave's own totals are printed.
+
+    behave calls reporters after ``after_all``, so qhub writes its reports in ``after_all``
+    and prints its summary here: the run's output ends with qhub's summary and report path.
+    """
+
+    def __init__(self, session: QHubSession) -> None:
+        self._session = session
+
+    def feature(self, feature: Any) -> None:
+        """Nothing to do per feature."""
+
+    def end(self) -> None:
+        self._session.print_summary()
+
+
 def install(
     context: Any,
     overrides: Mapping[str, Any] | None = None,
@@ -66,12 +83,17 @@ def install(
         print(f"qhub: error: {exc}", file=sys.stderr)
         raise
     _publish(context, session)
+    reporters = getattr(context.config, "reporters", None)
+    if isinstance(reporters, list):
+        reporters.append(_SummaryReporter(session))
+        session.defer_summary = True
     instrument_runner(
         context._runner,
         session.observer,
         session.close,
         before_all_started_ns=started if _mode == "install" else None,
     )
+    atexit.register(session.print_summary)
     atexit.register(session.close)
     if session.observer is not None:
         phases = dict(_phases or {})

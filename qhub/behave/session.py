@@ -52,6 +52,8 @@ class QHubSession:
     profiler: PerformanceProfiler | None = None
     cache: CacheManager | None = None
     data: TestData | None = None
+    defer_summary: bool = False
+    """Print the terminal summary later (after behave's totals), via :meth:`print_summary`."""
     _clients: dict[str, BaseAPIClient] = field(default_factory=dict)
     _lock: threading.Lock = field(default_factory=threading.Lock)
     _closed: bool = False
@@ -170,7 +172,12 @@ class QHubSession:
             except Exception as exc:
                 print(f"qhub: warning: collecting stats failed: {exc}", file=sys.stderr)
                 stats = {}
-            self.observer.finish(stats)
+            self.observer.finish(stats, defer_summary=self.defer_summary)
+
+    def print_summary(self) -> None:
+        """Print a summary deferred by :attr:`defer_summary` (once; no-op otherwise)."""
+        if self.observer is not None:
+            self.observer.print_summary()
 
     def _close_clients(self) -> None:
         with self._lock:

@@ -14,6 +14,7 @@ does not keep ``step.match``): matching again at the end would run after the use
 from __future__ import annotations
 
 import gc
+import sys
 import time
 import tracemalloc
 from collections.abc import Callable
@@ -101,6 +102,7 @@ class BehaveObserver:
         self._written: list[Path] = []
         self.finished_ns: int | None = None
         self.interrupted = False
+        self.pending_summary: tuple[dict[str, Any], list[Path]] | None = None
         """Set by :meth:`finish`: something was still running when the run ended."""
         self.document: dict[str, Any] | None = None
 
@@ -201,8 +203,10 @@ class BehaveObserver:
         self.overhead_ns += self._clock() - ns
 
     # -- the end of the run ----------------------------------------------------------------
-    def finish(self, stats: dict[str, Any]) -> list[Path]:
+    def finish(self, stats: dict[str, Any], *, defer_summary: bool = False) -> list[Path]:
         """Record the run, analyse it, write the reports; returns written paths (idempotent).
+
+        With ``defer_summary`` the terminal summary waits for :meth:`print_summary`.
 
         Never raises into behave: a failure is announced on stderr in one line and whatever
         could be written is.
@@ -222,7 +226,7 @@ class BehaveObserver:
             self._materialize()
             from qhub.profiling.session import complete_run
 
-            self._written = complete_run(self, stats)
+            self._written = complete_run(self, stats, defer_summary=defer_summary)
         except Exception as exc:  # never break the user's run over a report
             warn(f"profiling report failed: {type(exc).__name__}: {exc}", exc_info=True)
         finally:
@@ -233,6 +237,16 @@ class BehaveObserver:
     @property
     def finished(self) -> bool:
         return self._finished
+
+    def print_summary(self) -> None:
+        """Print the terminal summary kept by a deferred :meth:`finish` (once)."""
+        pending, self.pending_summary = self.pending_summary, None
+        if pending is None:
+            return
+        from qhub.profiling.reports import print_summary
+
+        report, written = pending
+        print_summary(report, written, self.config.report.top, sys.__stdout__ or sys.stdout)
 
     def mark_interrupted(self) -> None:
         """The run was aborted (Ctrl-C, before_all failure): record it as interrupted."""

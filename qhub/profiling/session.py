@@ -11,7 +11,6 @@ from __future__ import annotations
 import contextlib
 import logging
 import sqlite3
-import sys
 from collections.abc import Iterator
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
@@ -151,9 +150,15 @@ def report_from_history(
     return build_report(config, history, docs, threshold_percent)
 
 
-def complete_run(obs: BehaveObserver, stats: dict[str, Any]) -> list[Path]:
-    """Record, analyse and report the observer's run; returns the files written."""
-    from qhub.profiling.reports import print_summary, write_reports
+def complete_run(
+    obs: BehaveObserver, stats: dict[str, Any], *, defer_summary: bool = False
+) -> list[Path]:
+    """Record, analyse and report the observer's run; returns the files written.
+
+    With ``defer_summary`` the terminal summary is kept on the observer and printed by
+    :meth:`BehaveObserver.print_summary` (after behave's own totals).
+    """
+    from qhub.profiling.reports import write_reports
 
     config = obs.config
     meta = collect_meta(config.root, obs.meta, new_run_id())
@@ -177,8 +182,9 @@ def complete_run(obs: BehaveObserver, stats: dict[str, Any]) -> list[Path]:
             history.close()
         written = write_reports(report, config.path(config.report.dir), config.report.formats)
     if config.report.summary:
-        out = sys.__stdout__ or sys.stdout
-        print_summary(report, written, config.report.top, out)
+        obs.pending_summary = (report, written)
+        if not defer_summary:
+            obs.print_summary()
     return written
 
 
