@@ -11,6 +11,7 @@ no ``before_step``/``after_step``, nothing of behave's hook machinery runs for t
 
 from __future__ import annotations
 
+import sys
 from collections.abc import Callable
 from time import perf_counter_ns
 from typing import Any, Protocol
@@ -69,50 +70,87 @@ def instrument_runner(
         runner.run_hook_with_capture = capture_only
         return
 
-    on_hook, on_start, on_end = observer.on_hook, observer.on_start, observer.on_end
+    on_hook: Callable[..., None] = observer.on_hook
+    on_start: Callable[..., None] = observer.on_start
+    on_end: Callable[..., None] = observer.on_end
+
+    def _ignore(*_args: Any) -> None:
+        return None
+
+    def profiler_failed(exc: Exception) -> None:
+        """A bug in qhub's bookkeeping must never fail the user's run: stop observing."""
+        nonlocal on_hook, on_start, on_end
+        on_hook = on_start = on_end = _ignore
+        print(
+            f"qhub: warning: profiling stopped for this run after an internal error: "
+            f"{type(exc).__name__}: {exc}",
+            file=sys.__stderr__ or sys.stderr,
+        )
 
     def timed_run_hook(hook_name: str, *args: Any) -> Any:
         if hook_name == "before_step":
             if hook_name in hooks:
                 start = perf_counter_ns()
                 passed = run_hook(hook_name, *args)
-                on_hook(hook_name, args[0], start, perf_counter_ns(), not passed)
+                end = perf_counter_ns()
             else:
-                passed = True
-            on_start("step", args[0], perf_counter_ns())
+                passed, start = True, 0
+            try:
+                if start:
+                    on_hook(hook_name, args[0], start, end, not passed)
+                on_start("step", args[0], perf_counter_ns())
+            except Exception as exc:  # see profiler_failed
+                profiler_failed(exc)
             return passed
         if hook_name == "after_step":
-            on_end("step", args[0], perf_counter_ns())
+            try:
+                on_end("step", args[0], perf_counter_ns())
+            except Exception as exc:  # see profiler_failed
+                profiler_failed(exc)
             if hook_name not in hooks:
                 return True
         elif hook_name not in hooks:
             return run_hook(hook_name, *args)
         start = perf_counter_ns()
         passed = run_hook(hook_name, *args)
+        end = perf_counter_ns()
         target = args[0] if args and "all" not in hook_name else None
-        on_hook(hook_name, target, start, perf_counter_ns(), not passed)
+        try:
+            on_hook(hook_name, target, start, end, not passed)
+        except Exception as exc:  # see profiler_failed
+            profiler_failed(exc)
         return passed
+
+    def close_before_all() -> None:
+        if pending_before_all[0] is not None:
+            on_hook("before_all", None, pending_before_all[0], perf_counter_ns(), False)
+            pending_before_all[0] = None
 
     def timed_with_capture(hook_name: str, *args: Any, **kwargs: Any) -> Any:
         kind = _BEFORE.get(hook_name)
         if kind is not None:
-            if pending_before_all[0] is not None:
-                on_hook("before_all", None, pending_before_all[0], perf_counter_ns(), False)
-                pending_before_all[0] = None
             passed = run_with_capture(hook_name, *args, **kwargs)
-            on_start(kind, args[0], perf_counter_ns())
+            try:
+                close_before_all()
+                on_start(kind, args[0], perf_counter_ns())
+            except Exception as exc:  # see profiler_failed
+                profiler_failed(exc)
             return passed
         kind = _AFTER.get(hook_name)
         if kind is not None:
-            on_end(kind, args[0], perf_counter_ns())
+            try:
+                on_end(kind, args[0], perf_counter_ns())
+            except Exception as exc:  # see profiler_failed
+                profiler_failed(exc)
             return run_with_capture(hook_name, *args, **kwargs)
         if hook_name != "after_all":
             return run_with_capture(hook_name, *args, **kwargs)
-        if pending_before_all[0] is not None:
-            on_hook("before_all", None, pending_before_all[0], perf_counter_ns(), False)
-            pending_before_all[0] = None
-        if getattr(runner, "aborted", False):
-            observer.mark_interrupted()
+        try:
+            close_before_all()
+            if getattr(runner, "aborted", False):
+                observer.mark_interrupted()
+        except Exception as exc:  # see profiler_failed
+            profiler_failed(exc)
         try:
             return run_with_capture(hook_name, *args, **kwargs)
         finally:

@@ -281,3 +281,29 @@ def test_example_suite_passes(behave_run, qhub_env, tmp_path: Path) -> None:
     assert result.returncode == 0, result.output
     assert "15 scenarios passed, 0 failed" in result.stdout
     assert result.stdout.rstrip().splitlines()[-1].startswith("qhub: HTML report:")
+
+
+def test_internal_profiler_error_never_fails_the_run(project_factory, qhub_env, behave_run):
+    """A bug in qhub's bookkeeping stops profiling with one warning; the run stays green."""
+    env_py = '''
+from qhub.behave import install
+from qhub.profiling.observer import BehaveObserver
+
+
+def broken_on_end(self, kind, target, ns):
+    raise RuntimeError("bookkeeping bug")
+
+
+BehaveObserver.on_end = broken_on_end
+
+
+def before_all(context):
+    install(context)
+'''
+    project = project_factory(env_py)
+    result = behave_run(project, env=qhub_env(project))
+    assert result.returncode == 0, result.output
+    assert "2 scenarios passed, 0 failed" in result.stdout
+    warning = ("qhub: warning: profiling stopped for this run after an internal error: "
+               "RuntimeError: bookkeeping bug")
+    assert result.stderr.count(warning) == 1
