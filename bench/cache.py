@@ -14,12 +14,8 @@ from __future__ import annotations
 
 import os
 import platform
-import shutil
-import socket
 import statistics
-import subprocess
 import sys
-import tempfile
 import threading
 import time
 from collections.abc import Callable, Iterator
@@ -28,6 +24,7 @@ from typing import Any
 
 import cachetools
 import orjson
+from _redis import private_redis
 
 from qhub.cache import CacheManager, MemoryCacheBackend, RedisCacheBackend
 
@@ -115,40 +112,16 @@ def memory_rows() -> list[tuple[str, ...]]:
     return rows
 
 
-def free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return int(s.getsockname()[1])
-
-
 @contextmanager
 def redis_url() -> Iterator[str]:
     """``REDIS_URL`` if set, else a private redis-server on a free port."""
     if os.environ.get("REDIS_URL"):
         yield os.environ["REDIS_URL"]
         return
-    binary = shutil.which("redis-server")
-    if binary is None:
-        sys.exit("redis-server not found and REDIS_URL not set")
-    port = free_port()
-    with tempfile.TemporaryDirectory() as workdir:
-        proc = subprocess.Popen(
-            [binary, "--port", str(port), "--bind", "127.0.0.1", "--save", "",
-             "--appendonly", "no", "--dir", workdir],
-            stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL,
-        )
-        try:
-            deadline = time.monotonic() + 10
-            while time.monotonic() < deadline:
-                try:
-                    socket.create_connection(("127.0.0.1", port), timeout=0.2).close()
-                    break
-                except OSError:
-                    time.sleep(0.02)
-            yield f"redis://127.0.0.1:{port}/15"
-        finally:
-            proc.kill()
-            proc.wait()
+    with private_redis(db=15) as url:
+        if url is None:
+            sys.exit("redis-server not found and REDIS_URL not set")
+        yield url
 
 
 def latency_us(fn: Callable[[], Any], n: int) -> float:

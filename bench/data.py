@@ -16,18 +16,16 @@ from __future__ import annotations
 
 import argparse
 import platform
-import shutil
-import socket
 import statistics
-import subprocess
 import sys
 import tempfile
 import time
-from collections.abc import Callable, Iterator
-from contextlib import contextmanager
+from collections.abc import Callable
 from datetime import date, datetime
 from pathlib import Path
 from typing import Any
+
+from _redis import private_redis
 
 from qhub.cache import CacheManager, DiskCacheBackend, MemoryCacheBackend, RedisCacheBackend
 from qhub.data import TestData
@@ -81,35 +79,6 @@ def timed(fn: Callable[[], Any]) -> Timing:
 
 def median(samples: list[Timing]) -> Timing:
     return (statistics.median(s[0] for s in samples), statistics.median(s[1] for s in samples))
-
-
-@contextmanager
-def redis_server() -> Iterator[str | None]:
-    binary = shutil.which("redis-server")
-    if binary is None:
-        yield None
-        return
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        port = s.getsockname()[1]
-    with tempfile.TemporaryDirectory() as workdir:
-        proc = subprocess.Popen(
-            [binary, "--port", str(port), "--bind", "127.0.0.1", "--save", "",
-             "--appendonly", "no", "--dir", workdir],
-            stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL,
-        )
-        try:
-            deadline = time.monotonic() + 10
-            while time.monotonic() < deadline:
-                try:
-                    socket.create_connection(("127.0.0.1", port), timeout=0.2).close()
-                    break
-                except OSError:
-                    time.sleep(0.05)
-            yield f"redis://127.0.0.1:{port}/0"
-        finally:
-            proc.kill()
-            proc.wait()
 
 
 def cold(manager_factory: Callable[[], CacheManager], n: int) -> Timing:
@@ -183,7 +152,7 @@ def main(argv: list[str] | None = None) -> int:
     args = parser.parse_args(argv)
     began = time.perf_counter()
     results: dict[int, dict[str, float]] = {}
-    with redis_server() as url, tempfile.TemporaryDirectory() as tmp:
+    with private_redis() as url, tempfile.TemporaryDirectory() as tmp:
         for n in args.sizes:
             results[n] = measure(n, url, Path(tmp))
     print(f"machine: {platform.machine()}, {platform.python_implementation()} "

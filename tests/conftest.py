@@ -136,6 +136,26 @@ def run_behave(
     return BehaveResult(proc.returncode, proc.stdout, proc.stderr, time.perf_counter() - started)
 
 
+def isolated_env(root: Path, **extra: str) -> dict[str, str]:
+    """Environment for a behave run whose qhub files (history, cache, reports) stay in ``root``."""
+    env = {
+        "QHUB_PROFILING_HISTORY_DB": str(root / ".qhub" / "history.db"),
+        "QHUB_CACHE_PATH": str(root / ".qhub" / "cache.db"),
+        "QHUB_REPORT_DIR": str(root / "reports"),
+        "PYTHONPATH": os.pathsep.join(
+            p for p in (str(REPO_ROOT), os.environ.get("PYTHONPATH")) if p
+        ),
+    }
+    env.update(extra)
+    return env
+
+
+@pytest.fixture
+def qhub_env() -> Callable[..., dict[str, str]]:
+    """:func:`isolated_env`: ``qhub_env(root, **extra)``."""
+    return isolated_env
+
+
 @pytest.fixture
 def behave_run() -> Callable[..., BehaveResult]:
     """:func:`run_behave`: ``behave_run(project_dir, "-D", "qhub.x=y", env={...})``."""
@@ -146,3 +166,22 @@ def behave_run() -> Callable[..., BehaveResult]:
 def port_factory() -> Callable[[], int]:
     """:func:`free_port`, for tests that start their own servers."""
     return free_port
+
+
+class FakeClock:
+    """A clock tests move by hand (``advance``), injected where code takes ``timer=``/``clock=``."""
+
+    def __init__(self, start: float = 1_000_000.0) -> None:
+        self.now = start
+
+    def __call__(self) -> float:
+        return self.now
+
+    def advance(self, seconds: float) -> None:
+        self.now += seconds
+
+
+@pytest.fixture
+def clock() -> FakeClock:
+    """A :class:`FakeClock` in seconds (the profiler's tests override it with nanoseconds)."""
+    return FakeClock()

@@ -7,9 +7,8 @@ Each test writes its own features, steps and ``environment.py`` (qhub's one-line
 from __future__ import annotations
 
 import json
-import os
 import textwrap
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from pathlib import Path
 from types import SimpleNamespace
 from typing import Any
@@ -79,23 +78,8 @@ def latest_json_report(root: Path) -> dict[str, Any]:
     return data
 
 
-def qhub_env(root: Path, **extra: str) -> dict[str, str]:
-    """Environment for a behave run whose qhub state lives inside ``root``."""
-    env = {
-        "QHUB_CACHE_PATH": str(root / ".qhub" / "cache.db"),
-        "QHUB_PROFILING_HISTORY_DB": str(root / ".qhub" / "history.db"),
-        "QHUB_REPORT_DIR": str(root / "reports"),
-        "PYTHONPATH": os.pathsep.join(
-            p for p in (str(Path(__file__).resolve().parents[2]), os.environ.get("PYTHONPATH"))
-            if p
-        ),
-    }
-    env.update(extra)
-    return env
-
-
 @pytest.fixture
-def kit() -> SimpleNamespace:
+def kit(qhub_env: Callable[..., dict[str, str]]) -> SimpleNamespace:
     """This module's helpers (test files cannot import conftest under importlib mode)."""
     return SimpleNamespace(
         write_project=write_project,

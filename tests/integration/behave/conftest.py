@@ -87,20 +87,3 @@ def project_factory(tmp_path: Path) -> Callable[..., Path]:
         return make_project(tmp_path / (name or f"p{next(counter)}"), env_py, **kwargs)  # type: ignore[arg-type]
 
     return factory
-
-
-@pytest.fixture
-def qhub_env() -> Callable[..., dict[str, str]]:
-    """``qhub_env(root, **extra)``: environment keeping qhub's files inside ``root``."""
-    return isolated_env
-
-
-def isolated_env(root: Path, **extra: str) -> dict[str, str]:
-    """Environment keeping every qhub file inside ``root``."""
-    env = {
-        "QHUB_PROFILING_HISTORY_DB": str(root / ".qhub" / "history.db"),
-        "QHUB_CACHE_PATH": str(root / ".qhub" / "cache.db"),
-        "QHUB_REPORT_DIR": str(root / "reports"),
-    }
-    env.update(extra)
-    return env
