@@ -56,7 +56,6 @@ def instrument_runner(
     hooks = runner.hooks
     run_hook = runner.run_hook
     run_with_capture = runner.run_hook_with_capture
-    pending_before_all = [before_all_started_ns] if observer is not None else [None]
 
     if observer is None:
 
@@ -70,6 +69,7 @@ def instrument_runner(
         runner.run_hook_with_capture = capture_only
         return
 
+    pending_before_all = before_all_started_ns
     on_hook: Callable[..., None] = observer.on_hook
     on_start: Callable[..., None] = observer.on_start
     on_end: Callable[..., None] = observer.on_end
@@ -122,9 +122,10 @@ def instrument_runner(
         return passed
 
     def close_before_all() -> None:
-        if pending_before_all[0] is not None:
-            on_hook("before_all", None, pending_before_all[0], perf_counter_ns(), False)
-            pending_before_all[0] = None
+        nonlocal pending_before_all
+        if pending_before_all is not None:
+            on_hook("before_all", None, pending_before_all, perf_counter_ns(), False)
+            pending_before_all = None
 
     def timed_with_capture(hook_name: str, *args: Any, **kwargs: Any) -> Any:
         kind = _BEFORE.get(hook_name)

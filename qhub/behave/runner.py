@@ -47,7 +47,6 @@ class Runner(_BehaveRunner):  # type: ignore[misc]
                         "before_all", None, start, time.perf_counter_ns(), failed
                     )
 
-        before_all.__qhub_wrapped__ = True  # type: ignore[attr-defined]
         self.hooks["before_all"] = before_all
 
     def load_step_definitions(self, extra_step_paths: Any = None) -> None:

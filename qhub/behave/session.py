@@ -21,6 +21,13 @@ if TYPE_CHECKING:
 log = logging.getLogger("qhub")
 
 
+_NO_API = (
+    "context.api is not configured: set api.base_url (QHUB_API_BASE_URL, "
+    "-D qhub.api.base_url=URL, [tool.qhub.api] base_url, or "
+    "install(context, overrides={'api.base_url': URL}))"
+)
+
+
 class MissingAPI:
     """Stands in for ``context.api`` when no ``api.base_url`` is configured.
 
@@ -28,11 +35,7 @@ class MissingAPI:
     """
 
     def __getattr__(self, name: str) -> Any:
-        raise ConfigError(
-            "context.api is not configured: set api.base_url (QHUB_API_BASE_URL, "
-            "-D qhub.api.base_url=URL, [tool.qhub.api] base_url, or "
-            "install(context, overrides={'api.base_url': URL}))"
-        )
+        raise ConfigError(_NO_API)
 
     def __bool__(self) -> bool:
         return False
@@ -106,7 +109,7 @@ class QHubSession:
             if client is None:
                 settings = self.config.api_settings(name)
                 if not settings.base_url:
-                    MissingAPI().request  # noqa: B018 - raises the explanatory ConfigError
+                    raise ConfigError(_NO_API)
                 from qhub.api import client_from_settings
 
                 client = client_from_settings(settings, name=key, root=self.config.root)
