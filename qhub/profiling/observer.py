@@ -21,7 +21,7 @@ from collections.abc import Callable
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
-from qhub.profiling._warn import warn
+from qhub._warn import warn
 from qhub.profiling.profiler import PerformanceProfiler
 from qhub.profiling.targets import StepResolver
 

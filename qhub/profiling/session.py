@@ -15,7 +15,7 @@ from collections.abc import Iterator
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
-from qhub.profiling._warn import shown_path, warn
+from qhub._warn import shown_path, warn
 from qhub.profiling.analysis import analyse, samples_of
 from qhub.profiling.baseline import Baseline, read_baseline
 from qhub.profiling.document import build_document
