@@ -54,7 +54,8 @@ class TestAtomicWrite:
         (folder / "a.txt").write_text("old")
         folder.chmod(0o500)
         try:
-            with pytest.raises(AtomicWriteError, match=r"^cannot write .*a\.txt: Permission denied$"):
+            pattern = r"^cannot write .*a\.txt: Permission denied$"
+            with pytest.raises(AtomicWriteError, match=pattern):
                 atomic_write_text(folder / "a.txt", "new")
         finally:
             folder.chmod(0o700)

@@ -17,7 +17,7 @@ class TestFileLock:
 
     def test_exclusive_within_process(self, tmp_path: Path) -> None:
         lock = tmp_path / "h.lock"
-        with file_lock(lock, 1), pytest.raises(LockUnavailableError, match="gave up after 0.05 s"):
+        with file_lock(lock, 1), pytest.raises(LockUnavailableError, match=r"gave up after 0\.05 s"):
             with file_lock(lock, 0.05, what="run history lock"):
                 pass
 
