@@ -17,9 +17,10 @@ class TestFileLock:
 
     def test_exclusive_within_process(self, tmp_path: Path) -> None:
         lock = tmp_path / "h.lock"
-        with file_lock(lock, 1), pytest.raises(LockUnavailableError, match=r"gave up after 0\.05 s"):
-            with file_lock(lock, 0.05, what="run history lock"):
-                pass
+        with file_lock(lock, 1):
+            with pytest.raises(LockUnavailableError, match=r"gave up after 0\.05 s"):
+                with file_lock(lock, 0.05, what="run history lock"):
+                    pass
 
     def test_held_by_other_process_times_out(self, tmp_path: Path) -> None:
         lock = tmp_path / "h.lock"
