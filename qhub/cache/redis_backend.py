@@ -11,15 +11,24 @@ from __future__ import annotations
 
 from collections.abc import Callable, Iterable, Iterator, Mapping
 from contextlib import AbstractContextManager, contextmanager, suppress
-from typing import Any, TypeVar
+from typing import TYPE_CHECKING, Any, TypeVar
+from urllib.parse import unquote, urlsplit
 
-from qhub._redact import redact_text, redact_url
-from qhub.cache.base import CacheBackend, Entry, glob_escape
+from qhub._redact import redact_text, redact_url, remember_secret
+from qhub.cache.base import CacheBackend, Entry
+from qhub.cache.patterns import compile_glob, glob_escape
 from qhub.exceptions import CacheBackendError, DependencyMissingError
+
+if TYPE_CHECKING:
+    from qhub.config import QHubConfig
 
 T = TypeVar("T")
 _SCAN_COUNT = 1000
 _LOCK_PREFIX = "qhub-lock:"
+_DELETE_IF = (
+    "if redis.call('GET', KEYS[1]) == ARGV[1] then return redis.call('DEL', KEYS[1]) end "
+    "return 0"
+)
 
 
 def _ttl_ms(ttl: float | None) -> int | None:
@@ -46,6 +55,10 @@ class RedisCacheBackend(CacheBackend):
         **connection_kwargs: Any,
     ) -> None:
         super().__init__()
+        # known before anything can fail, so no error message or log line can show them
+        remember_secret(password)
+        if url:
+            _remember_url_password(url)
         try:
             import redis
             from redis.backoff import NoBackoff
@@ -83,6 +96,18 @@ class RedisCacheBackend(CacheBackend):
             )
             self.description = f"redis://{host}:{port}/{db}"
         self.client = redis.Redis(connection_pool=pool)
+
+    @classmethod
+    def from_config(cls, config: QHubConfig, **options: Any) -> RedisCacheBackend:
+        """The server of ``redis.url`` (or ``redis.host``/``port``/``db``/``password``)."""
+        redis = config.redis
+        where: dict[str, Any] = (
+            {"url": redis.url, "password": redis.password}
+            if redis.url
+            else {"host": redis.host, "port": redis.port, "db": redis.db,
+                  "password": redis.password}
+        )
+        return cls(**{**where, "socket_timeout": redis.socket_timeout, **options})
 
     def __repr__(self) -> str:
         return f"RedisCacheBackend({self.description!r})"
@@ -151,7 +176,11 @@ class RedisCacheBackend(CacheBackend):
     def delete(self, key: str) -> bool:
         return bool(self._call(lambda: self.client.delete(key)))
 
+    def delete_if(self, key: str, data: bytes) -> bool:
+        return bool(self._call(lambda: self.client.eval(_DELETE_IF, 1, key, data)))
+
     def keys(self, pattern: str = "*") -> Iterator[str]:
+        compile_glob(pattern)  # refused here exactly as on every other backend
         found = self._call(
             lambda: [k.decode("utf-8", "surrogateescape") for k in self._scan(pattern)]
         )
@@ -166,6 +195,8 @@ class RedisCacheBackend(CacheBackend):
                 return
 
     def delete_pattern(self, pattern: str) -> int:
+        compile_glob(pattern)
+
         def unlink_batches() -> int:
             removed = 0
             cursor = 0
@@ -227,3 +258,14 @@ class RedisCacheBackend(CacheBackend):
         with suppress(*self._errors):
             self.client.close()
             self.client.connection_pool.disconnect()
+
+
+def _remember_url_password(url: str) -> None:
+    """Register the password in a ``redis://user:password@host`` URL as a known secret."""
+    try:
+        password = urlsplit(url).password
+    except ValueError:
+        return
+    if password:
+        remember_secret(password)
+        remember_secret(unquote(password))

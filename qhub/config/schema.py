@@ -26,6 +26,11 @@ def setting(
     return field(default=default, metadata=meta)
 
 
+CACHE_BACKENDS = ("memory", "disk", "redis", "layered")
+"""Names of the cache backends: the one list the registry (:mod:`qhub.cache.backends`) and
+the validation of ``cache.backend`` and ``data.backend`` use."""
+
+
 @dataclass(frozen=True)
 class ApiSettings:
     """One HTTP API that steps talk to through a pooled :class:`qhub.BaseAPIClient`."""
@@ -71,13 +76,13 @@ class CacheSettings:
     """The cache behind ``context.cache`` and cached test data."""
 
     enabled: bool = setting(True, "turn caching on")
-    backend: str = setting(
-        "disk", "where values live", choices=("memory", "disk", "redis", "layered")
-    )
+    backend: str = setting("disk", "where values live", choices=CACHE_BACKENDS)
     default_ttl: int = setting(3600, "seconds a value lives (0 = no expiry)", min=0)
     max_size: int = setting(1000, "items kept by the memory backend", min=1)
     eviction: str = setting("lru", "memory eviction policy", choices=("lru", "lfu", "fifo", "ttl"))
-    namespace: str = setting("qhub", "key prefix that isolates this suite's keys")
+    namespace: str = setting(
+        "qhub", "key prefix that isolates this suite's keys (must not be empty)"
+    )
     path: str = setting(".qhub/cache.db", "SQLite file of the on-disk backend")
     on_error: str = setting("fallback", "what a backend failure does", choices=("fallback", "fail"))
     compress_threshold: int = setting(
@@ -88,6 +93,21 @@ class CacheSettings:
     enable_warming: bool = setting(False, "run registered warming functions at start-up")
     layered_front_size: int = setting(256, "memory items in front of redis/disk", min=1)
     lock_timeout: float = setting(30.0, "seconds a dogpile lock is held at most", min=0.01)
+    busy_timeout: float = setting(
+        10.0, "seconds the disk cache waits while another process writes", min=0.01, max=600
+    )
+    max_value_bytes: int = setting(
+        256 * 1024 * 1024,
+        "largest value read back, after decompression (bigger ones, e.g. zlib bombs, are misses)",
+        min=1024,
+        max=2**32,
+    )
+    flush_timeout: float = setting(
+        5.0,
+        "seconds closing the cache spends saving values written during a backend outage",
+        min=0,
+        max=600,
+    )
 
 
 @dataclass(frozen=True)
@@ -102,7 +122,19 @@ class DataSettings:
     backend: str = setting(
         "inherit",
         "cache backend for test data ('inherit' uses cache.backend)",
-        choices=("inherit", "memory", "disk", "redis", "layered"),
+        choices=("inherit", *CACHE_BACKENDS),
+    )
+    max_records: int = setting(
+        100_000, "records one dataset may hold (count, ref ... of, n)", min=1, max=10_000_000
+    )
+    max_template_bytes: int = setting(
+        1024 * 1024, "largest template file read", min=1024, max=64 * 1024 * 1024
+    )
+    max_faker_size: int = setting(
+        10_000,
+        "largest size-like Faker argument in a template (length, nb_*, *_chars, digits...)",
+        min=1,
+        max=10_000_000,
     )
 
 
