@@ -43,6 +43,63 @@ def faker_version() -> str:
         return "missing"
 
 
+@functools.lru_cache(maxsize=1)
+def available_locales() -> frozenset[str]:
+    """Locales the installed Faker has, read from its package folders (Faker not imported).
+
+    Faker's own list (``faker.config.AVAILABLE_LOCALES``) is built the same way, from the
+    locale sub-packages of its providers, but importing it costs what a warm run saves.
+    """
+    import importlib.util
+    import os
+
+    spec = importlib.util.find_spec("faker")
+    found: set[str] = set()
+    for root in (spec.submodule_search_locations or []) if spec else []:
+        providers = os.path.join(root, "providers")
+        if not os.path.isdir(providers):
+            continue
+        for group in os.scandir(providers):
+            if group.is_dir() and not group.name.startswith("_"):
+                found.update(
+                    entry.name
+                    for entry in os.scandir(group.path)
+                    if entry.is_dir() and not entry.name.startswith("_")
+                    and os.path.exists(os.path.join(entry.path, "__init__.py"))
+                )
+    return frozenset(found)
+
+
+DEFAULT_LOCALE = "en_US"
+
+
+def check_locale(locale: str) -> str:
+    """``locale`` if the installed Faker has it; DataError with close matches otherwise."""
+    import difflib
+
+    from qhub.data._text import one_line
+    from qhub.exceptions import DataError
+
+    if locale == DEFAULT_LOCALE:
+        return locale
+    known = available_locales()
+    if not known or locale.replace("-", "_") in known:
+        return locale
+    close = difflib.get_close_matches(locale.replace("-", "_"), sorted(known), n=3)
+    hint = f"; did you mean {', '.join(close)}?" if close else ""
+    raise DataError(one_line(f"unknown Faker locale {locale!r}{hint}"))
+
+
+def is_provider_name(name: object) -> bool:
+    """Whether ``name`` could be a Faker data provider (not machinery, not private)."""
+    return (
+        isinstance(name, str)
+        and bool(name)
+        and not name.startswith("_")
+        and name not in _NOT_PROVIDERS
+    )
+
+
 def new_faker(locale: str) -> Any:
     """A fresh ``faker.Faker`` for ``locale``; raises DataError for an unknown locale."""
     from qhub.data._text import one_line
@@ -87,7 +144,7 @@ class CountingFaker:
 
     def has_provider(self, name: str) -> bool:
         """Whether ``name`` is a public, callable provider of this locale."""
-        if name.startswith("_") or name in _NOT_PROVIDERS:
+        if not is_provider_name(name):
             return False
         try:
             return callable(getattr(self._fake, name))
