@@ -52,7 +52,7 @@ def run_cache(path: Path, *, size: int = 100, count: int = 3,
     """Run :data:`PROGRAM` on ``path`` in a child; its JSON line and its stderr."""
     env = {**os.environ, "PYTHONPATH": str(REPO)}
     cmd = [*(prefix or []), sys.executable, "-c", PROGRAM, str(path), str(size), str(count)]
-    done = subprocess.run(cmd, capture_output=True, text=True, timeout=GUARD, env=env,
+    done = subprocess.run(cmd, capture_output=True, text=True, timeout=GUARD, env=env, check=False,
                           cwd=cwd or tempfile.gettempdir())
     assert done.returncode == 0, done.stderr
     assert "Traceback" not in done.stderr, done.stderr
@@ -181,7 +181,7 @@ class TestQuarantineProtects:
 def _namespaces_work() -> bool:
     if shutil.which("unshare") is None or os.geteuid() != 0:
         return False
-    probe = subprocess.run(["unshare", "-m", "true"], capture_output=True)
+    probe = subprocess.run(["unshare", "-m", "true"], capture_output=True, check=False)
     return probe.returncode == 0
 
 
@@ -210,7 +210,8 @@ def run_on_tmpfs(mnt: Path, size: str, setup: str, body_args: list[str]) -> tupl
     env = {**os.environ, "PYTHONPATH": str(REPO)}
     cmd = ["unshare", "-m", "--propagation", "private", "sh", "-c", script, "sh",
            sys.executable, "-c", PROGRAM, str(mnt / ".qhub" / "cache.db"), *body_args]
-    done = subprocess.run(cmd, capture_output=True, text=True, timeout=GUARD, env=env)
+    done = subprocess.run(cmd, capture_output=True, text=True, timeout=GUARD, env=env,
+                          check=False)
     assert done.returncode == 0, done.stderr
     assert "Traceback" not in done.stderr, done.stderr
     return json.loads(done.stdout.strip().splitlines()[-1]), done.stderr
