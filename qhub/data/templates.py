@@ -306,7 +306,7 @@ def _check_format(
                 format(shown, spec or "")
             except (ValueError, TypeError) as exc:
                 raise source.error(path, what, f"format spec '{{{name}:{spec}}}' cannot apply "
-                                   f"to a {type(shown).__name__} value: {exc}") from None
+                                   f"to a value of type {type(shown).__name__}: {exc}") from None
 
 
 _CONVERSIONS: dict[str, Callable[[Any], str]] = {"r": repr, "s": str, "a": ascii}
