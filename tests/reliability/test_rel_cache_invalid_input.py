@@ -201,7 +201,7 @@ def test_locale_check_names_close_matches() -> None:
     from qhub.data._faker import check_locale
     from qhub.exceptions import DataError
 
-    with pytest.raises(DataError, match="did you mean .*de_DE"):
+    with pytest.raises(DataError, match=r"did you mean .*de_DE"):
         check_locale("de_DX")
     assert check_locale("de_DE") == "de_DE"
     assert isinstance(DataError("x"), QHubError)
