@@ -12,7 +12,7 @@ from __future__ import annotations
 from collections.abc import Callable, Iterable, Iterator, Mapping
 from contextlib import AbstractContextManager, contextmanager, suppress
 from typing import TYPE_CHECKING, Any, TypeVar
-from urllib.parse import unquote, urlsplit
+from urllib.parse import quote, unquote
 
 from qhub._redact import redact_text, redact_url, remember_secret
 from qhub.cache.base import CacheBackend, Entry
@@ -58,7 +58,7 @@ class RedisCacheBackend(CacheBackend):
         # known before anything can fail, so no error message or log line can show them
         remember_secret(password)
         if url:
-            _remember_url_password(url)
+            url, shown = _split_credentials(url)
         try:
             import redis
             from redis.backoff import NoBackoff
@@ -89,7 +89,7 @@ class RedisCacheBackend(CacheBackend):
             if password is not None:
                 options["password"] = password
             pool = redis.ConnectionPool.from_url(url, **options)
-            self.description = redact_url(url)
+            self.description = shown
         else:
             pool = redis.ConnectionPool(
                 host=host, port=port, db=db, password=password, username=username, **options
@@ -260,12 +260,23 @@ class RedisCacheBackend(CacheBackend):
             self.client.connection_pool.disconnect()
 
 
-def _remember_url_password(url: str) -> None:
-    """Register the password in a ``redis://user:password@host`` URL as a known secret."""
-    try:
-        password = urlsplit(url).password
-    except ValueError:
-        return
-    if password:
-        remember_secret(password)
-        remember_secret(unquote(password))
+def _split_credentials(url: str) -> tuple[str, str]:
+    """``url`` with its user and password percent-encoded, and the URL without them.
+
+    A password is whatever sits between ``user:`` and the *last* ``@`` before the host, so
+    one holding ``@``, ``/``, ``#`` or a space works raw as well as percent-encoded (a URL
+    parser would split it and show the pieces in errors as a host name). The password, raw
+    and decoded, is registered as a known secret before anything can print it.
+    """
+    scheme, sep, rest = url.partition("://")
+    if not sep or "@" not in rest:
+        return url, url
+    userinfo, _, host = rest.rpartition("@")
+    user, colon, password = userinfo.partition(":")
+    if not colon:  # redis://secret@host: a password alone
+        user, password = "", userinfo
+    remember_secret(password)
+    remember_secret(unquote(password))
+    encoded = quote(unquote(password), safe="")
+    login = f"{quote(unquote(user), safe='')}:{encoded}" if user or colon else f":{encoded}"
+    return f"{scheme}://{login}@{host}", f"{scheme}://{host}"
