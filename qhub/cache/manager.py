@@ -14,7 +14,6 @@ valid, a bad namespace) are raised in both modes: they are the caller's to fix.
 from __future__ import annotations
 
 import contextlib
-import logging
 import re
 import time
 from collections.abc import Callable, Iterable, Mapping
@@ -41,7 +40,6 @@ from qhub.exceptions import (
 if TYPE_CHECKING:
     from qhub.config import QHubConfig
 
-log = logging.getLogger("qhub.cache")
 T = TypeVar("T")
 _MISSING: Any = object()
 _NAME = re.compile(r"^[^:*?\[\]\\]+$")
