@@ -44,6 +44,11 @@ T = TypeVar("T")
 _MISSING: Any = object()
 _NAME = re.compile(r"^[^:*?\[\]\\]+$")
 ON_ERROR = ("fallback", "fail")
+MAX_TTL = 100 * 365 * 86400
+"""Longest TTL in seconds (100 years; 0 means no expiry). Larger ones, ``inf`` and ``nan``
+overflowed Redis's millisecond expiry and switched the cache to memory for good."""
+MAX_WAIT = 86400.0
+"""Longest ``lock_timeout``, ``reconnect_interval`` or ``flush_timeout`` in seconds."""
 DEFAULT_COMPRESS_THRESHOLD = 1024
 """Bytes above which values are zlib-compressed on backends that gain from it."""
 _perf_ns = time.perf_counter_ns
@@ -52,6 +57,15 @@ _json_loads = orjson.loads
 
 def _bad_key(key: object) -> CacheError:
     return CacheError(f"cache keys must be str, got {type(key).__name__}")
+
+
+def _is_ttl(ttl: object) -> bool:
+    """A TTL qhub can hand to every backend: a real number from 0 to MAX_TTL (not nan)."""
+    return (
+        isinstance(ttl, (int, float))
+        and not isinstance(ttl, bool)
+        and 0 <= ttl <= MAX_TTL
+    )
 
 
 def _check_name(name: str, what: str) -> str:
@@ -92,12 +106,18 @@ class CacheManager:
     ) -> None:
         if on_error not in ON_ERROR:
             raise ConfigError(f"on_error must be one of: {', '.join(ON_ERROR)}; got {on_error!r}")
-        if default_ttl is None or default_ttl < 0:
+        if not _is_ttl(default_ttl):
             raise ConfigError(
-                f"default_ttl must be >= 0 seconds (0 = no expiry), got {default_ttl}"
+                f"default_ttl must be 0 (no expiry) to {MAX_TTL:,} seconds, got {default_ttl}"
             )
-        if lock_timeout <= 0:
-            raise ConfigError(f"lock_timeout must be > 0 seconds, got {lock_timeout}")
+        for name, wait, low in (("lock_timeout", lock_timeout, 0.0),
+                                ("reconnect_interval", reconnect_interval, -1.0),
+                                ("flush_timeout", flush_timeout, -1.0)):
+            if not (isinstance(wait, (int, float)) and low < wait <= MAX_WAIT):
+                raise ConfigError(
+                    f"{name} must be {'> 0' if low == 0 else '0'} to {MAX_WAIT:g} seconds, "
+                    f"got {wait}"
+                )
         if namespace is not None:
             _check_name(namespace, "namespace")
         self._store: FailoverBackend
@@ -247,8 +267,8 @@ class CacheManager:
     def _ttl(self, ttl: float | None) -> float | None:
         if ttl is None:
             ttl = self.default_ttl
-        if ttl < 0:
-            raise CacheError(f"ttl must be >= 0 seconds (0 = no expiry), got {ttl}")
+        if not _is_ttl(ttl):
+            raise CacheError(f"ttl must be 0 (no expiry) to {MAX_TTL:,} seconds, got {ttl!r}")
         return ttl or None
 
     # -- reading --------------------------------------------------------------------------

@@ -77,7 +77,9 @@ class CacheSettings:
 
     enabled: bool = setting(True, "turn caching on")
     backend: str = setting("disk", "where values live", choices=CACHE_BACKENDS)
-    default_ttl: int = setting(3600, "seconds a value lives (0 = no expiry)", min=0)
+    default_ttl: int = setting(
+        3600, "seconds a value lives (0 = no expiry)", min=0, max=100 * 365 * 86400
+    )
     max_size: int = setting(1000, "items kept by the memory backend", min=1)
     eviction: str = setting("lru", "memory eviction policy", choices=("lru", "lfu", "fifo", "ttl"))
     namespace: str = setting(
@@ -92,7 +94,9 @@ class CacheSettings:
     pickle_secret: str | None = setting(None, "HMAC key that signs pickle values", secret=True)
     enable_warming: bool = setting(False, "run registered warming functions at start-up")
     layered_front_size: int = setting(256, "memory items in front of redis/disk", min=1)
-    lock_timeout: float = setting(30.0, "seconds a dogpile lock is held at most", min=0.01)
+    lock_timeout: float = setting(
+        30.0, "seconds a dogpile lock is held at most", min=0.01, max=86400
+    )
     busy_timeout: float = setting(
         10.0, "seconds the disk cache waits while another process writes", min=0.01, max=600
     )
@@ -118,7 +122,9 @@ class DataSettings:
     locale: str = setting("en_US", "Faker locale")
     seed: int = setting(1234, "seed: the same seed gives the same data everywhere", min=0)
     templates_dir: str = setting("data", "folder of YAML/JSON record templates")
-    cache_ttl: int = setting(86400, "seconds generated data stays cached (0 = forever)", min=0)
+    cache_ttl: int = setting(
+        86400, "seconds generated data stays cached (0 = forever)", min=0, max=100 * 365 * 86400
+    )
     backend: str = setting(
         "inherit",
         "cache backend for test data ('inherit' uses cache.backend)",

@@ -205,3 +205,39 @@ def test_locale_check_names_close_matches() -> None:
         check_locale("de_DX")
     assert check_locale("de_DE") == "de_DE"
     assert isinstance(DataError("x"), QHubError)
+
+
+@pytest.mark.redis
+@pytest.mark.parametrize("ttl", [float("inf"), float("nan"), 1e300, -1, 10**20])
+def test_ttl_that_would_overflow_is_refused(redis_server: Any, ttl: float,
+                                            capfd: pytest.CaptureFixture[str]) -> None:
+    """A TTL Redis cannot hold (``inf``, ``nan``, 1e300 s): ``set`` returns False with one
+    warning (it raised OverflowError into the step, or switched to memory for good and
+    lost every later write at exit); the cache stays on Redis."""
+    import redis
+
+    cache = CacheManager(RedisCacheBackend(url=redis_server.url), namespace="ttl")
+    try:
+        assert cache.set("k", 1, ttl=ttl) is False
+        assert cache.set("after", 2) is True
+        stats = cache.get_stats()
+        assert stats["fallback_active"] is False and stats["errors"] == 1
+        assert redis.Redis.from_url(redis_server.url).get("ttl:after") is not None
+        assert "Traceback" not in capfd.readouterr().err
+    finally:
+        cache.close()
+
+
+@pytest.mark.parametrize(("key", "value"), [
+    ("QHUB_CACHE_DEFAULT_TTL", "100000000000"), ("QHUB_DATA_CACHE_TTL", "1000000000000"),
+    ("QHUB_CACHE_LOCK_TIMEOUT", "1e300"),
+])
+def test_overflowing_durations_refused_at_start_up(tmp_path: Path, key: str,
+                                                   value: str) -> None:
+    """The same durations in configuration: one ConfigError line naming the setting."""
+    from qhub.config import load_config
+
+    with pytest.raises(ConfigError) as raised:
+        load_config(tmp_path, environ={key: value})
+    assert "\n" not in str(raised.value)
+    assert key.removeprefix("QHUB_").lower().replace("_", ".", 1) in str(raised.value)
