@@ -91,7 +91,7 @@ def test_limits_come_from_config(tmp_path: Path, memory_cache: CacheManager) -> 
     data = TestData.from_config(config)
     try:
         assert len(data.users(5)) == 5
-        with pytest.raises(DataError, match="data.max_records"):
+        with pytest.raises(DataError, match=r"data\.max_records"):
             data.users(6)
     finally:
         data.close()
