@@ -459,12 +459,17 @@ class DiskCacheBackend(CacheBackend):
 
 @contextmanager
 def _hold(path: Path, timeout: float) -> Iterator[bool]:
-    """``True`` while holding the file lock at ``path``; ``False`` when it was not had."""
+    """``True`` while holding the file lock at ``path``; ``False`` when another process
+    held it for ``timeout`` seconds. A lock file that cannot be made at all (read-only or
+    full disk) is a backend failure, not a busy key."""
     with ExitStack() as stack:
+        started = time.monotonic()
         try:
             stack.enter_context(file_lock(path, timeout, what="cache key lock"))
             acquired = True
-        except LockUnavailableError:
+        except LockUnavailableError as exc:
+            if time.monotonic() - started < timeout:
+                raise CacheBackendError(str(exc)) from None
             acquired = False
         yield acquired
 

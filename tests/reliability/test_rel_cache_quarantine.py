@@ -35,6 +35,7 @@ cache = CacheManager(DiskCacheBackend(path, busy_timeout=0.5), namespace="rel")
 values = {f"k{i}": os.urandom(int(sys.argv[2])).hex() for i in range(int(sys.argv[3]))}
 for key, value in values.items():
     assert cache.set(key, value), key
+assert cache.get_or_set("computed", lambda: 42) == 42  # takes the dogpile lock
 # a value may read as a miss after a failover (it is on the failed backend), never wrong;
 # the values written last, after any failure, must read back
 wrong = [key for key, value in values.items() if cache.get(key) not in (None, value)]
@@ -249,6 +250,7 @@ class TestNotCorruptionNeverQuarantined:
         assert result["lost_during_run"] == [] and result["fallback"] is True
         assert any("backend failed" in line for line in warnings_in(err)), err
         assert "could not be saved" in err and "moved it" not in err
+        assert "not free after" not in err  # the lock file could not be made: no 30 s wait
 
     def test_locked_by_another_process(self, tmp_path: Path) -> None:
         """Another process holds an exclusive transaction on the file: the wait is bounded
