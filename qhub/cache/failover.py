@@ -84,6 +84,13 @@ class FallbackBackend(MemoryCacheBackend):
     def __init__(self, max_size: int) -> None:
         super().__init__(max_size=max_size)
         self.journal = Journal()
+        self.overflowed = 0
+        """Values written during the outage that were evicted (the fallback was full)."""
+
+    def _evicted(self, key: str, item: tuple[bytes, float]) -> None:
+        if item[1] > self.timer():
+            self.overflowed += 1
+        super()._evicted(key, item)
 
     def set(self, key: str, data: bytes, ttl: float | None) -> None:
         super().set(key, data, ttl)
@@ -117,6 +124,7 @@ class FallbackBackend(MemoryCacheBackend):
         """Forget contents and journal (after a write-back, or on close)."""
         MemoryCacheBackend.clear(self)
         self.journal = Journal()
+        self.overflowed = 0
 
     def write_back(self, primary: CacheBackend, deadline: float | None = None) -> int:
         """Replay the journal on ``primary``; returns keys written or deleted there.
@@ -251,6 +259,13 @@ class FailoverBackend(CacheBackend):
             self.degraded = False
             self.reconnects += 1
             self.current = self.primary
+            if fallback is not None and fallback.overflowed:
+                warn(
+                    f"cache: {fallback.overflowed} value(s) written while the "
+                    f"{self.primary.name} backend was unavailable did not fit in the "
+                    f"in-memory fallback ({self.fallback_size} items, cache.max_size) and "
+                    "are lost; the rest were written back"
+                )
             if fallback is not None:
                 # writers that picked the fallback just before the switch: replay them too
                 try:

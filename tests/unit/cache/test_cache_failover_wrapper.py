@@ -140,3 +140,20 @@ def test_registry_refuses_unknown_names() -> None:
 
     with pytest.raises(ConfigError, match="memory, disk, redis, layered"):
         init_backend("mongodb")
+
+
+def test_values_evicted_from_a_full_fallback_are_reported(
+    capfd: pytest.CaptureFixture[str],
+) -> None:
+    """An outage that writes more than the fallback holds: the write-back says how many
+    values were lost instead of dropping them without a word."""
+    primary = Switchable()
+    store = FailoverBackend(primary, fallback_size=10)
+    primary.down = True
+    for i in range(25):
+        store.set(f"k{i}", b"v", None)
+    primary.down = False
+    assert store.flush() == 0
+    err = capfd.readouterr().err
+    assert "15 value(s) written while" in err and "are lost" in err
+    assert primary.get("k24") == b"v"
