@@ -187,13 +187,18 @@ class CacheManager:
         """
         cache = config.cache
         chosen = cache.namespace if namespace is None else namespace
+        where = "the command line" if namespace is not None else config.origin(
+            "cache.namespace"
+        )
         if not chosen:
-            where = "the command line" if namespace is not None else config.origin(
-                "cache.namespace"
-            )
             raise ConfigError(
                 f"cache.namespace='' (from {where}): must not be empty; an empty namespace "
                 "would make 'qhub cache clear' delete every key of a shared Redis database"
+            )
+        if not _NAME.match(chosen):
+            raise ConfigError(
+                f"cache.namespace={chosen!r} (from {where}): must not contain ':', '*', '?', "
+                "'[', ']' or '\\'"
             )
         manager = cls(
             backend_from_config(config, backend, create=create, readonly=readonly),

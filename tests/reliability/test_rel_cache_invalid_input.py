@@ -170,11 +170,17 @@ def test_format_spec_that_cannot_apply_fails_at_load(tmp_path: Path, label: str)
         raise AssertionError("a format spec that cannot apply was accepted")
 
 
-def test_unknown_faker_locale_stops_behave_before_any_scenario(
-    tmp_path: Path, kit: Any, behave_run: Any
+@pytest.mark.parametrize(("variable", "value", "named"), [
+    ("QHUB_DATA_LOCALE", "xx_YY", "xx_YY"),
+    ("QHUB_CACHE_NAMESPACE", "", "cache.namespace"),
+    ("QHUB_CACHE_NAMESPACE", "a:b", "cache.namespace"),
+])
+def test_bad_cache_or_data_setting_stops_behave_before_any_scenario(
+    tmp_path: Path, kit: Any, behave_run: Any, variable: str, value: str, named: str
 ) -> None:
-    """``data.locale = xx_YY``: one ``qhub: error:`` line at start-up (it failed in the
-    first step that used data, or not at all on a warm cache)."""
+    """``data.locale = xx_YY`` (it failed in the first step that used data, or not at all
+    on a warm cache) and an empty or ':'-holding ``cache.namespace``: one ``qhub: error:``
+    line at start-up, no scenario runs."""
     marker = tmp_path / "ran"
     kit.write_project(
         tmp_path,
@@ -188,11 +194,11 @@ def test_unknown_faker_locale_stops_behave_before_any_scenario(
                 context.data.users(1)
          """},
     )
-    result = behave_run(tmp_path, env=kit.qhub_env(tmp_path, QHUB_DATA_LOCALE="xx_YY"))
+    result = behave_run(tmp_path, env=kit.qhub_env(tmp_path, **{variable: value}))
     assert result.returncode != 0
-    assert not marker.exists(), "a scenario ran with an unknown locale"
+    assert not marker.exists(), f"a scenario ran with {variable}={value!r}"
     errors = [line for line in result.output.splitlines() if line.startswith("qhub: error:")]
-    assert len(errors) == 1 and "xx_YY" in errors[0], result.output
+    assert len(errors) == 1 and named in errors[0], result.output
     assert "Traceback" not in result.output
 
 
