@@ -176,7 +176,7 @@ def test_format_spec_that_cannot_apply_fails_at_load(tmp_path: Path, label: str)
     ("QHUB_CACHE_NAMESPACE", "a:b", "cache.namespace"),
 ])
 def test_bad_cache_or_data_setting_stops_behave_before_any_scenario(
-    tmp_path: Path, kit: Any, behave_run: Any, variable: str, value: str, named: str
+    tmp_path: Path, kit: Any, behave_run: Any, *, variable: str, value: str, named: str
 ) -> None:
     """``data.locale = xx_YY`` (it failed in the first step that used data, or not at all
     on a warm cache) and an empty or ':'-holding ``cache.namespace``: one ``qhub: error:``
