@@ -20,6 +20,18 @@ import pytest
 REPO_ROOT = Path(__file__).resolve().parent.parent
 
 
+def _behave_version() -> tuple[int, ...]:
+    from importlib.metadata import version
+
+    return tuple(int(part) for part in version("behave").split(".")[:3] if part.isdigit())
+
+
+BEHAVE_VERSION = ".".join(map(str, _behave_version()))
+"""The behave this interpreter runs (``.ci/run`` repeats ``behave_matrix`` tests on 1.2.6)."""
+BEHAVE_HAS_RUNNER = _behave_version() >= (1, 2, 7)
+"""``--runner`` (and ``run_hook_with_capture``) exist since behave 1.2.7."""
+
+
 def free_port() -> int:
     """A TCP port on 127.0.0.1 that nothing listens on right now."""
     with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as s:
