@@ -32,6 +32,44 @@ BEHAVE_HAS_RUNNER = _behave_version() >= (1, 2, 7)
 """``--runner`` (and ``run_hook_with_capture``) exist since behave 1.2.7."""
 
 
+MISSING_SYSTEM: set[str] = set()
+"""Debian packages whose absence made tests skip (reported in the summary)."""
+
+
+def require_system_binary(name: str, package: str) -> str:
+    """The path of ``name`` on PATH; without it, skip (``run-tests`` could not install
+    ``package``: not root) or fail (it should have been installed)."""
+    path = shutil.which(name)
+    if path is not None:
+        return path
+    message = f"{name} is not installed (Debian package {package}; ./run-tests installs it as root)"
+    if os.environ.get("QHUB_TESTS_ALLOW_MISSING_SYSTEM") == "1":
+        MISSING_SYSTEM.add(package)
+        pytest.skip(message)
+    pytest.fail(message)
+
+
+def pytest_terminal_summary(terminalreporter: pytest.TerminalReporter) -> None:
+    """One line naming the system packages whose absence made tests skip."""
+    if MISSING_SYSTEM:
+        skipped = len(terminalreporter.stats.get("skipped", []))
+        terminalreporter.write_line(
+            f"qhub tests: {skipped} skipped; missing system packages: "
+            f"{', '.join(sorted(MISSING_SYSTEM))} (run ./run-tests as root to install them)"
+        )
+
+
+@pytest.fixture(autouse=True)
+def _fresh_process_state() -> Iterator[None]:
+    """Each test starts with no remembered secrets and no once-only warnings given."""
+    from qhub._redact import forget_secrets
+    from qhub._warn import reset_once
+
+    forget_secrets()
+    reset_once()
+    yield
+
+
 def free_port() -> int:
     """A TCP port on 127.0.0.1 that nothing listens on right now."""
     with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as s:
@@ -52,9 +90,7 @@ class RedisServer:
         return f"redis://127.0.0.1:{self.port}/0"
 
     def start(self) -> None:
-        binary = shutil.which("redis-server")
-        if binary is None:
-            pytest.fail("redis-server is not installed (apt-get install redis-server)")
+        binary = require_system_binary("redis-server", "redis-server")
         self.process = subprocess.Popen(
             [
                 binary,

@@ -175,7 +175,7 @@ BAD_CONFIG_CASES = [
     (
         {"env": {"QHUB_API_READ_TIMEOUT": "-1"}},
         "qhub: error: api.read_timeout='-1' (from environment variable QHUB_API_READ_TIMEOUT): "
-        "must be a number >= 0.001",
+        "must be a number from 0.001 to 86400",
     ),
     (
         {"files": {"qhub.yaml": "profiling:\n  enabled: true\n  histroy_db: x.db\n"}},
