@@ -52,6 +52,11 @@ def _suggest(key: str) -> str:
     return f"; did you mean '{close[0]}'?" if close else f"; known sections: {', '.join(SECTIONS)}"
 
 
+def describe_field(cls: type, name: str) -> str:
+    """What the setting ``name`` of section ``cls`` accepts, in words (errors and docs)."""
+    return _describe(_hints(cls)[name], _fields(cls)[name])
+
+
 def _describe(tp: Any, f: Field[Any]) -> str:
     meta = f.metadata
     origin = typing.get_origin(tp)
