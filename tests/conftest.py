@@ -16,6 +16,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 import pytest
+from hypothesis import settings as hypothesis_settings
 
 REPO_ROOT = Path(__file__).resolve().parent.parent
 
@@ -30,6 +31,61 @@ BEHAVE_VERSION = ".".join(map(str, _behave_version()))
 """The behave this interpreter runs (``.ci/run`` repeats ``behave_matrix`` tests on 1.2.6)."""
 BEHAVE_HAS_RUNNER = _behave_version() >= (1, 2, 7)
 """``--runner`` (and ``run_hook_with_capture``) exist since behave 1.2.7."""
+
+
+# Hypothesis keeps an example database in ./.hypothesis by default: tests never write
+# inside the checkout, so it keeps none.
+hypothesis_settings.register_profile("qhub", database=None)
+hypothesis_settings.load_profile("qhub")
+
+_DEV_LEFTOVERS = (
+    ".venv", "__pycache__", ".pytest_cache", ".mypy_cache", ".ruff_cache", ".hypothesis",
+    ".import_linter_cache", ".grimp_cache", "qhub.egg-info",
+)  # fmt: skip
+"""Paths in the checkout that tools (not tests) create; everything else is a test's fault."""
+
+
+def _stray_paths() -> set[str] | None:
+    """Untracked or ignored paths in the checkout, ``None`` when git cannot tell."""
+    try:
+        proc = subprocess.run(
+            ["git", "status", "--porcelain", "--ignored", "--untracked-files=normal"],
+            cwd=REPO_ROOT,
+            capture_output=True,
+            text=True,
+            timeout=60,
+            check=True,
+        )
+    except (OSError, subprocess.SubprocessError):
+        return None
+    paths = {line[3:].strip() for line in proc.stdout.splitlines() if line[:2] in ("??", "!!")}
+    return {
+        p
+        for p in paths
+        if not any(part in _DEV_LEFTOVERS or part.startswith(".venv") for part in p.split("/"))
+    }
+
+
+_BEFORE: set[str] | None = None
+
+
+def pytest_sessionstart(session: pytest.Session) -> None:
+    global _BEFORE
+    _BEFORE = _stray_paths()
+
+
+def pytest_sessionfinish(session: pytest.Session, exitstatus: int) -> None:
+    """Fail the run when a test wrote into the checkout (tests use tmp_path)."""
+    after = _stray_paths()
+    if _BEFORE is None or after is None:
+        return
+    new = sorted(after - _BEFORE)
+    if new:
+        reporter = session.config.pluginmanager.get_plugin("terminalreporter")
+        message = f"tests wrote inside the checkout: {', '.join(new)}"
+        if reporter is not None:
+            reporter.write_line(f"qhub tests: FAIL: {message}", red=True)
+        session.exitstatus = pytest.ExitCode.TESTS_FAILED
 
 
 MISSING_SYSTEM: set[str] = set()

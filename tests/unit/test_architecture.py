@@ -11,16 +11,18 @@ from __future__ import annotations
 import grimp
 import pytest
 
+# cache_dir=None: grimp would otherwise write a cache folder into the checkout
+GRAPH = grimp.build_graph("qhub", exclude_type_checking_imports=False, cache_dir=None)
 PACKAGES = sorted(
     name
-    for name in grimp.build_graph("qhub", exclude_type_checking_imports=False).find_children("qhub")
+    for name in GRAPH.find_children("qhub")
     if not name.rsplit(".", 1)[1].startswith("_") and name != "qhub.exceptions"
 )
 
 
 def _cycles(package: str) -> list[list[str]]:
     """Strongly connected components (size > 1) of ``package``'s internal import graph."""
-    graph = grimp.build_graph("qhub", exclude_type_checking_imports=False)
+    graph = GRAPH
     modules = {m for m in graph.find_descendants(package)}
     edges = {
         m: {t for t in graph.find_modules_directly_imported_by(m) if t in modules}
