@@ -17,6 +17,7 @@ import contextlib
 import re
 import time
 from collections.abc import Callable, Iterable, Mapping
+from dataclasses import fields
 from typing import TYPE_CHECKING, Any, Literal, TypeVar
 
 import orjson
@@ -30,6 +31,7 @@ from qhub.cache.patterns import compile_glob, glob_escape
 from qhub.cache.serializer import DEFAULT_MAX_VALUE_BYTES, Serializer
 from qhub.cache.serializer import PLAIN_HEADER as _PLAIN
 from qhub.cache.warming import Warmer, run_warmers
+from qhub.config.schema import CacheSettings
 from qhub.exceptions import (
     CacheError,
     ConfigError,
@@ -44,9 +46,10 @@ T = TypeVar("T")
 _MISSING: Any = object()
 _NAME = re.compile(r"^[^:*?\[\]\\]+$")
 ON_ERROR = ("fallback", "fail")
-MAX_TTL = 100 * 365 * 86400
-"""Longest TTL in seconds (100 years; 0 means no expiry). Larger ones, ``inf`` and ``nan``
-overflowed Redis's millisecond expiry and switched the cache to memory for good."""
+MAX_TTL: float = {f.name: f for f in fields(CacheSettings)}["default_ttl"].metadata["max"]
+"""Longest TTL in seconds, the limit of ``cache.default_ttl`` (0 means no expiry). Larger
+ones, ``inf`` and ``nan`` overflowed Redis's millisecond expiry and switched the cache to
+memory for good."""
 MAX_WAIT = 86400.0
 """Longest ``lock_timeout``, ``reconnect_interval`` or ``flush_timeout`` in seconds."""
 DEFAULT_COMPRESS_THRESHOLD = 1024
