@@ -44,7 +44,8 @@ if TYPE_CHECKING:
 
 T = TypeVar("T")
 _MISSING: Any = object()
-_NAME = re.compile(r"^[^:*?\[\]\\]+$")
+_NAME = re.compile(r"^[^:*?\[\]\\\s\x00-\x1f\x7f]+$")
+_ROOT_NAME = re.compile(r"^[^*?\[\]\\\s\x00-\x1f\x7f]+$")
 ON_ERROR = ("fallback", "fail")
 MAX_TTL: float = {f.name: f for f in fields(CacheSettings)}["default_ttl"].metadata["max"]
 """Longest TTL in seconds, the limit of ``cache.default_ttl`` (0 means no expiry). Larger
@@ -71,11 +72,14 @@ def _is_ttl(ttl: object) -> bool:
     )
 
 
-def _check_name(name: str, what: str) -> str:
-    if not isinstance(name, str) or not _NAME.match(name):
+def _check_name(name: str, what: str, *, allow_colon: bool = False) -> str:
+    pattern = _ROOT_NAME if allow_colon else _NAME
+    if not isinstance(name, str) or not pattern.match(name):
+        colon = "" if allow_colon else "':', "
         raise ConfigError(
-            f"{what} {name!r} must be a non-empty string without ':', '*', '?', '[', ']' or '\\'"
-            " (an empty namespace would let clear() remove every key of a shared store)"
+            f"{what} {name!r} must be a non-empty string without {colon}'*', '?', '[', ']', "
+            "'\\', spaces or control characters (an empty namespace would let clear() "
+            "remove every key of a shared store)"
         )
     return name
 
@@ -122,7 +126,8 @@ class CacheManager:
                     f"got {wait}"
                 )
         if namespace is not None:
-            _check_name(namespace, "namespace")
+            # a root namespace may hold ':' ("team:suite"); a view's name may not
+            _check_name(namespace, "namespace", allow_colon=_parent is None)
         self._store: FailoverBackend
         self._serializer: Serializer
         self._prefix: str
@@ -198,10 +203,10 @@ class CacheManager:
                 f"cache.namespace='' (from {where}): must not be empty; an empty namespace "
                 "would make 'qhub cache clear' delete every key of a shared Redis database"
             )
-        if not _NAME.match(chosen):
+        if not _ROOT_NAME.match(chosen):
             raise ConfigError(
-                f"cache.namespace={chosen!r} (from {where}): must not contain ':', '*', '?', "
-                "'[', ']' or '\\'"
+                f"cache.namespace={chosen!r} (from {where}): must not contain spaces, control "
+                "or glob characters (* ? [ ] \\)"
             )
         manager = cls(
             backend_from_config(config, backend, create=create, readonly=readonly),

@@ -6,6 +6,7 @@ Each section is a frozen dataclass. A field's ``metadata`` carries what validati
 
 from __future__ import annotations
 
+import functools
 import re
 from collections.abc import Callable
 from dataclasses import dataclass, field
@@ -41,6 +42,46 @@ def _check_namespace(namespace: str) -> str | None:
     if any(ch.isspace() or ch in _GLOB_CHARS or not ch.isprintable() for ch in namespace):
         return "must not contain spaces, control or glob characters (* ? [ ] \\)"
     return None
+
+
+@functools.lru_cache(maxsize=1)
+def faker_locales() -> frozenset[str]:
+    """Locales the installed Faker has, read from its package folders (Faker not imported).
+
+    Faker builds its own list (``faker.config.AVAILABLE_LOCALES``) the same way, from the
+    locale sub-packages of its providers; importing it costs what a warm run saves.
+    """
+    import importlib.util
+    import os
+
+    spec = importlib.util.find_spec("faker")
+    found: set[str] = set()
+    for root in (spec.submodule_search_locations or []) if spec else []:
+        providers = os.path.join(root, "providers")
+        if not os.path.isdir(providers):
+            continue
+        for group in os.scandir(providers):
+            if group.is_dir() and not group.name.startswith("_"):
+                found.update(
+                    entry.name
+                    for entry in os.scandir(group.path)
+                    if entry.is_dir() and not entry.name.startswith("_")
+                    and os.path.exists(os.path.join(entry.path, "__init__.py"))
+                )
+    return frozenset(found)
+
+
+def _check_locale(locale: str) -> str | None:
+    """An unknown Faker locale would fail only when data is first generated."""
+    if locale == "en_US":  # the default: no folder scan on the usual start-up
+        return None
+    known = faker_locales()
+    if not known or locale.replace("-", "_") in known:
+        return None
+    import difflib
+
+    close = difflib.get_close_matches(locale.replace("-", "_"), sorted(known), n=3)
+    return "must be a Faker locale" + (f" (did you mean {', '.join(close)}?)" if close else "")
 
 
 def setting(
@@ -183,7 +224,7 @@ class DataSettings:
     """Cached Faker test data (``context.data``)."""
 
     enabled: bool = setting(True, "turn cached test data on")
-    locale: str = setting("en_US", "Faker locale")
+    locale: str = setting("en_US", "Faker locale", check=_check_locale)
     seed: int = setting(
         1234, "seed: the same seed gives the same data everywhere", min=0, max=2**63 - 1
     )

@@ -43,31 +43,11 @@ def faker_version() -> str:
         return "missing"
 
 
-@functools.lru_cache(maxsize=1)
 def available_locales() -> frozenset[str]:
-    """Locales the installed Faker has, read from its package folders (Faker not imported).
+    """Locales the installed Faker has (the config schema's scan, Faker not imported)."""
+    from qhub.config.schema import faker_locales
 
-    Faker's own list (``faker.config.AVAILABLE_LOCALES``) is built the same way, from the
-    locale sub-packages of its providers, but importing it costs what a warm run saves.
-    """
-    import importlib.util
-    import os
-
-    spec = importlib.util.find_spec("faker")
-    found: set[str] = set()
-    for root in (spec.submodule_search_locations or []) if spec else []:
-        providers = os.path.join(root, "providers")
-        if not os.path.isdir(providers):
-            continue
-        for group in os.scandir(providers):
-            if group.is_dir() and not group.name.startswith("_"):
-                found.update(
-                    entry.name
-                    for entry in os.scandir(group.path)
-                    if entry.is_dir() and not entry.name.startswith("_")
-                    and os.path.exists(os.path.join(entry.path, "__init__.py"))
-                )
-    return frozenset(found)
+    return faker_locales()
 
 
 DEFAULT_LOCALE = "en_US"

@@ -173,13 +173,13 @@ def test_format_spec_that_cannot_apply_fails_at_load(tmp_path: Path, label: str)
 @pytest.mark.parametrize(("variable", "value", "named"), [
     ("QHUB_DATA_LOCALE", "xx_YY", "xx_YY"),
     ("QHUB_CACHE_NAMESPACE", "", "cache.namespace"),
-    ("QHUB_CACHE_NAMESPACE", "a:b", "cache.namespace"),
+    ("QHUB_CACHE_NAMESPACE", "my suite*", "cache.namespace"),
 ])
 def test_bad_cache_or_data_setting_stops_behave_before_any_scenario(
     tmp_path: Path, kit: Any, behave_run: Any, *, variable: str, value: str, named: str
 ) -> None:
     """``data.locale = xx_YY`` (it failed in the first step that used data, or not at all
-    on a warm cache) and an empty or ':'-holding ``cache.namespace``: one ``qhub: error:``
+    on a warm cache) and an empty or glob-holding ``cache.namespace``: one ``qhub: error:``
     line at start-up, no scenario runs."""
     marker = tmp_path / "ran"
     kit.write_project(
