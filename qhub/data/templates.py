@@ -3,7 +3,7 @@
 A template file (YAML or JSON) holds ``templates:`` and/or ``datasets:``; see
 ``docs/data.md`` for the format. Files are validated completely (unknown providers,
 bad arguments, unknown references, cycles, format specs that cannot apply, counts and
-Faker sizes beyond :class:`Limits`) so a bad file stops the run before any scenario, with
+Faker sizes beyond :class:`Limits`) when the folder loads, before any record is made, with
 ``TemplateError("file:line: field 'x': problem")``.
 """
 

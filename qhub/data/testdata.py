@@ -239,7 +239,7 @@ class TestData:
         backend name builds a cache of its own, closed by :meth:`close`. With
         ``data.enabled`` off, records are generated on every call and nothing is cached.
         An unknown locale raises :class:`qhub.DataError` and a bad template
-        :class:`qhub.TemplateError` here, before any scenario runs.
+        :class:`qhub.TemplateError` here, before any record is made.
         """
         from qhub.data.reader import CacheAwareDataReader
 
