@@ -21,6 +21,7 @@ read-only commands such as ``qhub cache stats`` use.
 
 from __future__ import annotations
 
+import contextlib
 import hashlib
 import os
 import sqlite3
@@ -113,6 +114,11 @@ class DiskCacheBackend(CacheBackend):
         self._generation = 0
         self._sets = 0
         self._inode: int | None = None
+        if self.create:
+            # open (or recover) now, not in the first cached step; a failure here is said
+            # by the first operation, which the manager turns into one warning and failover
+            with contextlib.suppress(CacheBackendError):
+                self._connect()
 
     @classmethod
     def from_config(cls, config: QHubConfig, **options: Any) -> DiskCacheBackend:
