@@ -6,6 +6,7 @@ Each section is a frozen dataclass. A field's ``metadata`` carries what validati
 
 from __future__ import annotations
 
+import functools
 import re
 from collections.abc import Callable
 from dataclasses import dataclass, field
@@ -43,6 +44,46 @@ def _check_namespace(namespace: str) -> str | None:
     return None
 
 
+@functools.lru_cache(maxsize=1)
+def faker_locales() -> frozenset[str]:
+    """Locales the installed Faker has, read from its package folders (Faker not imported).
+
+    Faker builds its own list (``faker.config.AVAILABLE_LOCALES``) the same way, from the
+    locale sub-packages of its providers; importing it costs what a warm run saves.
+    """
+    import importlib.util
+    import os
+
+    spec = importlib.util.find_spec("faker")
+    found: set[str] = set()
+    for root in (spec.submodule_search_locations or []) if spec else []:
+        providers = os.path.join(root, "providers")
+        if not os.path.isdir(providers):
+            continue
+        for group in os.scandir(providers):
+            if group.is_dir() and not group.name.startswith("_"):
+                found.update(
+                    entry.name
+                    for entry in os.scandir(group.path)
+                    if entry.is_dir() and not entry.name.startswith("_")
+                    and os.path.exists(os.path.join(entry.path, "__init__.py"))
+                )
+    return frozenset(found)
+
+
+def _check_locale(locale: str) -> str | None:
+    """An unknown Faker locale would fail only when data is first generated."""
+    if locale == "en_US":  # the default: no folder scan on the usual start-up
+        return None
+    known = faker_locales()
+    if not known or locale.replace("-", "_") in known:
+        return None
+    import difflib
+
+    close = difflib.get_close_matches(locale.replace("-", "_"), sorted(known), n=3)
+    return "must be a Faker locale" + (f" (did you mean {', '.join(close)}?)" if close else "")
+
+
 def setting(
     default: Any,
     help: str,
@@ -69,6 +110,11 @@ def setting(
     if isinstance(default, (list, dict)):
         return field(default_factory=lambda: type(default)(default), metadata=meta)
     return field(default=default, metadata=meta)
+
+
+CACHE_BACKENDS = ("memory", "disk", "redis", "layered")
+"""Names of the cache backends: the one list the registry (:mod:`qhub.cache.backends`) and
+the validation of ``cache.backend`` and ``data.backend`` use."""
 
 
 @dataclass(frozen=True)
@@ -130,9 +176,7 @@ class CacheSettings:
     """The cache behind ``context.cache`` and cached test data."""
 
     enabled: bool = setting(True, "turn caching on")
-    backend: str = setting(
-        "disk", "where values live", choices=("memory", "disk", "redis", "layered")
-    )
+    backend: str = setting("disk", "where values live", choices=CACHE_BACKENDS)
     default_ttl: int = setting(
         3600, "seconds a value lives (0 = no expiry)", min=0, max=_TEN_YEARS_S
     )
@@ -158,6 +202,21 @@ class CacheSettings:
     lock_timeout: float = setting(
         30.0, "seconds a dogpile lock is held at most", min=0.01, max=3600
     )
+    busy_timeout: float = setting(
+        10.0, "seconds the disk cache waits while another process writes", min=0.01, max=600
+    )
+    max_value_bytes: int = setting(
+        256 * 1024 * 1024,
+        "largest value read back, after decompression (bigger ones, e.g. zlib bombs, are misses)",
+        min=1024,
+        max=2**32,
+    )
+    flush_timeout: float = setting(
+        5.0,
+        "seconds closing the cache spends saving values written during a backend outage",
+        min=0,
+        max=600,
+    )
 
 
 @dataclass(frozen=True)
@@ -165,7 +224,7 @@ class DataSettings:
     """Cached Faker test data (``context.data``)."""
 
     enabled: bool = setting(True, "turn cached test data on")
-    locale: str = setting("en_US", "Faker locale")
+    locale: str = setting("en_US", "Faker locale", check=_check_locale)
     seed: int = setting(
         1234, "seed: the same seed gives the same data everywhere", min=0, max=2**63 - 1
     )
@@ -176,7 +235,19 @@ class DataSettings:
     backend: str = setting(
         "inherit",
         "cache backend for test data ('inherit' uses cache.backend)",
-        choices=("inherit", "memory", "disk", "redis", "layered"),
+        choices=("inherit", *CACHE_BACKENDS),
+    )
+    max_records: int = setting(
+        100_000, "records one dataset may hold (count, ref ... of, n)", min=1, max=10_000_000
+    )
+    max_template_bytes: int = setting(
+        1024 * 1024, "largest template file read", min=1024, max=64 * 1024 * 1024
+    )
+    max_faker_size: int = setting(
+        10_000,
+        "largest size-like Faker argument in a template (length, nb_*, *_chars, digits...)",
+        min=1,
+        max=10_000_000,
     )
 
 
