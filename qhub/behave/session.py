@@ -166,9 +166,9 @@ class QHubSession:
             out["api_endpoints"] = {n: c.endpoint_stats() for n, c in clients.items()}
             out["api_budgets"] = {n: c.latency_budget_report() for n, c in clients.items()}
         if self._cache is not None:
-            out["cache"] = self._cache.get_stats()
+            out["cache"] = self._cache.stats()
         if self._data is not None:
-            out["data"] = self._data.get_cache_performance_metrics()
+            out["data"] = self._data.stats()
         return out
 
     def close(self) -> None:

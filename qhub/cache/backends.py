@@ -104,6 +104,16 @@ def redis_configured(config: QHubConfig) -> bool:
     )
 
 
+def uses_redis(config: QHubConfig) -> bool:
+    """True when the cache or the test data would talk to Redis with this configuration."""
+    if not config.cache.enabled:
+        return False
+    names = {config.cache.backend}
+    if config.data.enabled and config.data.backend != "inherit":
+        names.add(config.data.backend)
+    return "redis" in names or ("layered" in names and redis_configured(config))
+
+
 def backend_from_config(
     config: QHubConfig, name: str | None = None, *, create: bool = True, readonly: bool = False
 ) -> CacheBackend:

@@ -124,12 +124,6 @@ def _api_checks(cfg: QHubConfig, timeout: float) -> Iterator[Check]:
             )
 
 
-def _uses_redis(cfg: QHubConfig) -> bool:
-    return cfg.cache.enabled and (
-        cfg.cache.backend in ("redis", "layered") or cfg.data.backend in ("redis", "layered")
-    )
-
-
 def _redis_check(cfg: QHubConfig, timeout: float) -> Check:
     import redis
 
@@ -187,7 +181,9 @@ def checks(cfg_loader: Callable[[], QHubConfig], timeout: float) -> Iterator[Che
     yield Check("config", True, f"resolved ({files})")
     yield _unprefixed(cfg)
     yield from _api_checks(cfg, timeout)
-    if _uses_redis(cfg):
+    from qhub.cache.backends import uses_redis
+
+    if uses_redis(cfg):
         yield _redis_check(cfg, timeout)
     else:
         yield Check("redis", True, f"not used (cache.backend={cfg.cache.backend})")
