@@ -7,8 +7,8 @@ from pathlib import Path
 from typing import Any
 
 from qhub._version import __version__
-from qhub.imports.model import AuditResult, Location, Severity
-from qhub.imports.rules import RULES
+from qhub.audit.model import AuditResult, Location, Severity
+from qhub.audit.rules import RULES
 
 SARIF_SCHEMA = "https://json.schemastore.org/sarif-2.1.0.json"
 _LEVEL = {Severity.INFO: "note", Severity.WARNING: "warning", Severity.ERROR: "error"}
@@ -63,7 +63,8 @@ def as_dict(result: AuditResult) -> dict[str, Any]:
             "originalUriBaseIds": {"%SRCROOT%": {"uri": Path(result.root).as_uri() + "/"}},
             "results": results,
             "properties": {"total_load_ms": round(result.total_load_ms, 3),
-                           "saving_ms": round(result.saving_ms, 3)},
+                           "saving_ms": round(result.saving_ms, 3),
+                           "behave": result.behave_version},
         }],
     }
 

@@ -1,9 +1,12 @@
 """Find the files behave loads, in the order it loads them, without running anything.
 
 behave executes ``environment.py`` first, then every ``*.py`` in the steps folder sorted by
-name, then (only with ``use_nested_step_modules``) the ``*.py`` files of each subfolder, the
-subfolders sorted as paths. Its settings are read by parsing behave.ini, .behaverc,
-setup.cfg, tox.ini and pyproject.toml ``[tool.behave]`` (behave.ini wins, as in behave).
+name (a plain string sort: ``s10`` before ``s2``), then (behave 1.3 with
+``use_nested_step_modules``) the ``*.py`` files of each subfolder, the subfolders sorted as
+paths. Its settings are read by parsing behave.ini, .behaverc, setup.cfg, tox.ini and
+pyproject.toml ``[tool.behave]`` (behave.ini wins, as in behave); ``paths`` entries are
+relative to the file that sets them. Feature files come from behave's ``paths`` setting,
+else from the base folder that holds the audited steps.
 """
 
 from __future__ import annotations
@@ -15,6 +18,7 @@ from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 
+from qhub._bounded import read_regular_text
 from qhub.exceptions import AuditError
 
 if sys.version_info >= (3, 11):
@@ -25,6 +29,7 @@ else:  # pragma: no cover - exercised on 3.10 only
 _INI_FILES = ("pyproject.toml", "tox.ini", "setup.cfg", ".behaverc", "behave.ini")
 """Read in this order; a later file wins, as behave's ``config_filenames()`` does."""
 
+_MAX_CONFIG_BYTES = 4 * 1024 * 1024
 _TRUE = {"1", "yes", "true", "on"}
 
 
@@ -36,6 +41,9 @@ class BehaveSettings:
     environment_file: str = "environment.py"
     use_nested_step_modules: bool = False
     step_matcher: str = "parse"
+    paths: tuple[str, ...] = ()
+    """behave's default feature paths (absolute), when configured."""
+    lang: str | None = None
     sources: tuple[str, ...] = ()
 
 
@@ -44,6 +52,7 @@ def read_behave_settings(root: Path, environ: dict[str, str] | None = None) -> B
     env = os.environ if environ is None else environ
     values: dict[str, str] = {}
     sources: list[str] = []
+    paths: tuple[str, ...] = ()
     for name in _INI_FILES:
         path = root / name
         if not path.is_file():
@@ -51,8 +60,14 @@ def read_behave_settings(root: Path, environ: dict[str, str] | None = None) -> B
         try:
             found = _read_toml(path) if name == "pyproject.toml" else _read_ini(path)
         except (OSError, ValueError, configparser.Error) as exc:
-            raise AuditError(f"cannot read behave settings from {path}: {exc}") from None
+            reason = " ".join(str(exc).split())[:300]
+            raise AuditError(f"cannot read behave settings from {path}: {reason}") from None
         if found:
+            if "paths" in found:
+                paths = tuple(
+                    os.path.normpath(os.path.join(root, p))
+                    for p in found["paths"].split("\n") if p.strip()
+                )
             values.update(found)
             sources.append(name)
     stage = values.get("stage") or env.get("BEHAVE_STAGE") or ""
@@ -62,29 +77,51 @@ def read_behave_settings(root: Path, environ: dict[str, str] | None = None) -> B
         environment_file=values.get("environment_file", f"{prefix}environment.py"),
         use_nested_step_modules=values.get("use_nested_step_modules", "").lower() in _TRUE,
         step_matcher=values.get("step_matcher", "parse") or "parse",
+        paths=paths,
+        lang=values.get("lang") or None,
         sources=tuple(sources),
     )
 
 
 def _read_ini(path: Path) -> dict[str, str]:
     parser = configparser.ConfigParser(interpolation=None)
-    parser.read(path, encoding="utf-8")
+    parser.read_string(read_regular_text(path, _MAX_CONFIG_BYTES), source=str(path))
     if not parser.has_section("behave"):
         return {}
     return {k.replace("-", "_"): v.strip() for k, v in parser.items("behave")}
 
 
+def feature_files(roots: Sequence[Path]) -> list[Path]:
+    """``*.feature`` files under ``roots`` (files taken as given; hidden folders and
+    virtualenvs skipped), in a stable order."""
+    found: list[Path] = []
+    for root in roots:
+        if root.is_file():
+            found.append(root)
+            continue
+        for dirpath, dirnames, filenames in os.walk(root):
+            dirnames[:] = sorted(
+                d for d in dirnames
+                if not d.startswith(".") and d not in ("node_modules", "venv", "__pycache__")
+            )
+            found.extend(Path(dirpath) / f for f in sorted(filenames) if f.endswith(".feature"))
+    return list(dict.fromkeys(found))
+
+
 def _read_toml(path: Path) -> dict[str, str]:
-    with path.open("rb") as fh:
-        data = tomllib.load(fh)
+    data = tomllib.loads(read_regular_text(path, _MAX_CONFIG_BYTES))
     section = data.get("tool", {}).get("behave", {})
     if not isinstance(section, dict):
         return {}
-    return {
-        k.replace("-", "_"): str(v).lower() if isinstance(v, bool) else str(v)
-        for k, v in section.items()
-        if not isinstance(v, dict)
-    }
+    out: dict[str, str] = {}
+    for k, v in section.items():
+        if isinstance(v, dict):
+            continue
+        if isinstance(v, list):
+            out[k.replace("-", "_")] = "\n".join(str(x) for x in v)
+        else:
+            out[k.replace("-", "_")] = str(v).lower() if isinstance(v, bool) else str(v)
+    return out
 
 
 @dataclass
@@ -96,6 +133,8 @@ class Layout:
     steps_dirs: list[Path] = field(default_factory=list)
     """Folders behave adds to ``sys.path`` while loading step modules."""
     base_dir: Path | None = None
+    feature_roots: list[Path] = field(default_factory=list)
+    """Where behave would look for feature files for these steps."""
     problems: list[tuple[Path, str]] = field(default_factory=list)
     """Unreadable entries met while walking (e.g. symlink loops)."""
 
@@ -111,9 +150,26 @@ def find_base_dir(root: Path, settings: BehaveSettings) -> Path | None:
 
 
 def discover(
-    paths: Sequence[Path], root: Path, settings: BehaveSettings
+    paths: Sequence[Path], root: Path, settings: BehaveSettings, *, nested: bool = True
 ) -> Layout:
-    """Files to audit: the given files/folders, or behave's own steps + environment.py."""
+    """Files to audit: the given files/folders, or behave's own steps + environment.py.
+
+    ``nested``: whether the target behave knows ``use_nested_step_modules`` (1.3+).
+    """
+    layout = _discover(paths, root, settings, nested and settings.use_nested_step_modules)
+    if settings.paths and not paths:
+        layout.feature_roots = [Path(p) for p in settings.paths]
+    elif layout.base_dir is not None:
+        layout.feature_roots = [layout.base_dir]
+    else:
+        folders = {p.parent.parent if p.parent.name == settings.steps_dir else p.parent
+                   for p in layout.files}
+        layout.feature_roots = sorted(folders)
+    return layout
+
+
+def _discover(paths: Sequence[Path], root: Path, settings: BehaveSettings, nested: bool
+              ) -> Layout:
     layout = Layout()
     if not paths:
         base = find_base_dir(root, settings)
@@ -122,7 +178,7 @@ def discover(
                 f"no '{settings.steps_dir}' folder or '{settings.environment_file}' under "
                 f"{root} or {root / 'features'}; pass the paths to audit"
             )
-        _add_base(layout, base, settings)
+        _add_base(layout, base, settings, nested)
         return layout
     for raw in paths:
         path = raw if raw.is_absolute() else root / raw
@@ -130,9 +186,11 @@ def discover(
             raise AuditError(f"path {raw} does not exist")
         if path.is_dir():
             if (path / settings.steps_dir).is_dir() or (path / settings.environment_file).is_file():
-                _add_base(layout, path, settings)
+                _add_base(layout, path, settings, nested)
             else:
-                _add_steps_dir(layout, path, settings.use_nested_step_modules)
+                if path.name == settings.steps_dir and layout.base_dir is None:
+                    layout.base_dir = path.parent
+                _add_steps_dir(layout, path, nested)
         else:
             if path.name == settings.environment_file and layout.environment is None:
                 layout.environment = path
@@ -141,7 +199,7 @@ def discover(
     return layout
 
 
-def _add_base(layout: Layout, base: Path, settings: BehaveSettings) -> None:
+def _add_base(layout: Layout, base: Path, settings: BehaveSettings, nested: bool) -> None:
     layout.base_dir = layout.base_dir or base
     env = base / settings.environment_file
     if env.is_file():
@@ -149,7 +207,7 @@ def _add_base(layout: Layout, base: Path, settings: BehaveSettings) -> None:
         layout.files.append(env)
     steps = base / settings.steps_dir
     if steps.is_dir():
-        _add_steps_dir(layout, steps, settings.use_nested_step_modules)
+        _add_steps_dir(layout, steps, nested)
 
 
 def _add_steps_dir(layout: Layout, steps: Path, nested: bool) -> None:

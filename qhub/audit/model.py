@@ -1,7 +1,8 @@
-"""Findings and the audit result: plain data shared by the auditor and its renderers."""
+"""Findings and the audit result: plain data shared by the engine, the rules and renderers."""
 
 from __future__ import annotations
 
+import re
 from dataclasses import dataclass, field
 from enum import IntEnum
 from typing import Any
@@ -35,6 +36,9 @@ class Location:
     line: int
     column: int = 1
 
+    def __str__(self) -> str:
+        return f"{self.path}:{self.line}"
+
 
 @dataclass
 class Finding:
@@ -51,6 +55,8 @@ class Finding:
     module: str | None = None
     """The imported module the finding is about, when there is one."""
     related: list[Location] = field(default_factory=list)
+    chain: list[Location] = field(default_factory=list)
+    """Import statements from the file behave loads down to this one (helper modules)."""
     data: dict[str, Any] = field(default_factory=dict)
     """Rule-specific figures (costs in ms, step names), also emitted in JSON."""
 
@@ -66,26 +72,29 @@ class Finding:
             "suggestion": self.suggestion,
             "module": self.module,
             "related": [{"path": r.path, "line": r.line} for r in self.related],
+            "chain": [{"path": c.path, "line": c.line} for c in self.chain],
             "data": self.data,
         }
 
 
 @dataclass
 class ModuleCost:
-    """What one imported module costs, measured in a subprocess and attributed to a file."""
+    """What one imported (installed or standard-library) module costs, and who pays."""
 
     module: str
+    """The import as written and measured: ``selenium.webdriver`` or ``from a import b``."""
     status: str
-    """``measured``, ``failed``, ``timeout``, ``local`` (user code, never run) or ``missing``."""
+    """``measured``, ``failed``, ``timeout`` or ``blocked`` (would have run project code)."""
     standalone_ms: float = 0.0
-    """Cumulative import time on top of what behave itself has already loaded."""
+    """Cost on top of what behave itself has already loaded."""
     cumulative_ms: float = 0.0
-    """Cumulative import time in a bare interpreter (``-X importtime``)."""
-    self_ms: float = 0.0
+    """Cost in a bare interpreter (``-X importtime``)."""
     paid_by: Location | None = None
-    """The first module-level import in behave's load order: it pays the cost."""
+    """The first import in behave's load order: it pays."""
     paid_ms: float = 0.0
     """What the paying import really costs once earlier imports are in ``sys.modules``."""
+    chain: list[Location] = field(default_factory=list)
+    """How behave reaches the paying import (file behave loads first)."""
     importers: list[Location] = field(default_factory=list)
     error: str | None = None
     cached: bool = False
@@ -96,38 +105,51 @@ class ModuleCost:
             "status": self.status,
             "standalone_ms": round(self.standalone_ms, 3),
             "cumulative_ms": round(self.cumulative_ms, 3),
-            "self_ms": round(self.self_ms, 3),
             "paid_by": None
             if self.paid_by is None
             else {"path": self.paid_by.path, "line": self.paid_by.line},
             "paid_ms": round(self.paid_ms, 3),
+            "chain": [{"path": c.path, "line": c.line} for c in self.chain],
             "importers": [{"path": i.path, "line": i.line} for i in self.importers],
             "error": self.error,
             "cached": self.cached,
         }
 
 
+_DIGITS = re.compile(r"(\d+)")
+
+
+def natural_key(text: str) -> tuple[tuple[int, int | str], ...]:
+    """Sort key that orders ``s2`` before ``s10`` (numbers compared as numbers)."""
+    return tuple(
+        (0, int(part)) if part.isdigit() else (1, part)
+        for part in _DIGITS.split(text) if part
+    )
+
+
 @dataclass
 class AuditResult:
-    """Everything one audit found, in load order, ready for a renderer."""
+    """Everything one audit found, ready for a renderer (renderers write nothing back)."""
 
     root: str
     files: list[str]
-    """Audited files, displayed relative to the root, in behave's load order."""
+    """Analysed files (relative to the root) in behave's load order, helpers included."""
     findings: list[Finding]
     modules: dict[str, ModuleCost]
     total_load_ms: float
     """Estimated import cost of loading environment.py and every step module."""
     saving_ms: float
-    """Estimated saving if every lazy-candidate suggestion were applied."""
+    """Saving if every lazy-candidate suggestion is applied together (what ``--diff`` moves)."""
     interpreter: str
     python_version: str
     target_version: tuple[int, int]
+    behave_version: str | None = None
+    """behave of the target interpreter: its step semantics are the ones checked."""
     suppressed: int = 0
     elapsed_s: float = 0.0
     notes: list[str] = field(default_factory=list)
     sources: dict[str, str] = field(default_factory=dict, repr=False)
-    """Display path -> absolute path of every audited file (for fixes)."""
+    """Display path -> absolute path of every analysed file (for fixes)."""
 
     def counts(self) -> dict[str, int]:
         out = {s.label: 0 for s in Severity}

@@ -4,13 +4,14 @@ from __future__ import annotations
 
 import json
 
-from qhub.imports.model import AuditResult
+from qhub.audit.model import AuditResult
 
 
 def heavy_modules(result: AuditResult, threshold_ms: float) -> list[str]:
-    """Top-level names of measured modules whose cost reaches the threshold."""
+    """Modules of measured imports (``import m`` / ``from m import x``) reaching the
+    threshold."""
     return sorted({
-        m.module for m in result.modules.values()
+        m.module.split()[1] for m in result.modules.values()
         if m.status == "measured" and m.standalone_ms >= threshold_ms
     })
 

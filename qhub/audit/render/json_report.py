@@ -6,9 +6,9 @@ import json
 from typing import Any
 
 from qhub._version import __version__
-from qhub.imports.model import AuditResult
+from qhub.audit.model import AuditResult
 
-SCHEMA = "qhub-audit/1"
+SCHEMA = "qhub-audit/2"
 
 
 def as_dict(result: AuditResult) -> dict[str, Any]:
@@ -17,7 +17,8 @@ def as_dict(result: AuditResult) -> dict[str, Any]:
         "tool": {"name": "qhub", "version": __version__},
         "root": result.root,
         "interpreter": {"path": result.interpreter, "version": result.python_version,
-                        "target": ".".join(map(str, result.target_version))},
+                        "target": ".".join(map(str, result.target_version)),
+                        "behave": result.behave_version},
         "summary": {
             "files": len(result.files),
             "findings": len(result.findings),

@@ -2,6 +2,8 @@
 
 Only whole module-level statements are rewritten; a statement sharing its line with other
 code, or an edit whose result does not parse, is left alone (and reported as skipped).
+Files are written atomically (temp file, fsync, rename; permissions kept), and only after
+every file to change was checked: writable, and unchanged since the audit read it.
 """
 
 from __future__ import annotations
@@ -9,12 +11,17 @@ from __future__ import annotations
 import ast
 import difflib
 import io
+import os
 import tokenize
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from qhub.imports.analysis import analyse
-from qhub.imports.model import AuditResult, Finding
+from qhub._atomic import AtomicWriteError, atomic_write_text
+from qhub._bounded import InputLimitError, read_regular_text
+from qhub.audit.facts import analyse
+from qhub.audit.model import AuditResult, Finding
+from qhub.audit.sources import DEFAULT_MAX_BYTES
+from qhub.exceptions import AuditError
 
 
 @dataclass
@@ -59,9 +66,10 @@ def _alone_on_lines(text_lines: list[str], node: ast.stmt) -> bool:
 
 def plan_file(path: str, absolute: Path, findings: list[Finding]) -> FilePlan:
     try:
-        old = absolute.read_text(encoding="utf-8")
+        old = read_regular_text(absolute, DEFAULT_MAX_BYTES)
         tree = ast.parse(old)
-    except (OSError, UnicodeDecodeError, SyntaxError, ValueError):
+    except (OSError, UnicodeDecodeError, SyntaxError, ValueError, InputLimitError,
+            RecursionError, MemoryError):
         plan = FilePlan(path, absolute, "", "")
         plan.skipped.append(f"{path}: not readable as UTF-8 Python; left unchanged")
         return plan
@@ -134,10 +142,33 @@ def unified_diff(plans: list[FilePlan]) -> str:
 
 
 def write(plans: list[FilePlan]) -> list[str]:
-    """Write every changed file; returns their display paths."""
+    """Write every changed file atomically; returns their display paths.
+
+    Nothing is written unless every file can be: a read-only file, or one changed since
+    the audit read it, is a one-line :class:`AuditError`.
+    """
+    changed = [p for p in plans if p.old != p.new]
+    for p in changed:
+        try:
+            mode = os.stat(p.absolute).st_mode
+        except OSError as exc:
+            raise AuditError(f"cannot write {p.path}: {exc.strerror or exc}; nothing written"
+                             ) from None
+        if not mode & 0o222 or not os.access(p.absolute, os.W_OK):
+            raise AuditError(f"cannot write {p.path}: the file is read-only; nothing written")
+        try:
+            now = read_regular_text(p.absolute, DEFAULT_MAX_BYTES)
+        except (OSError, UnicodeDecodeError, InputLimitError) as exc:
+            raise AuditError(f"cannot read {p.path} again: {exc}; nothing written") from None
+        if now != p.old:
+            raise AuditError(f"{p.path} changed since the audit read it; run the audit again "
+                             "(nothing written)")
     written: list[str] = []
-    for p in plans:
-        if p.old != p.new:
-            p.absolute.write_text(p.new, encoding="utf-8")
-            written.append(p.path)
+    for p in changed:
+        try:
+            atomic_write_text(p.absolute, p.new)
+        except AtomicWriteError as exc:
+            done = f" ({len(written)} file(s) already written)" if written else ""
+            raise AuditError(f"{exc}{done}") from None
+        written.append(p.path)
     return written
