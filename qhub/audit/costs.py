@@ -67,15 +67,17 @@ class CostModel:
     def first_site(self, form: str) -> SiteKey | None:
         return next((s for s in self.sites if s.form == form), None)
 
+    def gone(self, moved: Iterable[SiteKey]) -> set[str]:
+        """Modules step loading no longer loads if the ``moved`` statements no longer ran."""
+        moved_set = set(moved)
+        names: set[str] = set()
+        for site in moved_set:
+            names.update(self.tree.get(site.form, ()))
+        return {n for n in names if n in self.loaders and self.loaders[n] <= moved_set}
+
     def saving(self, moved: Iterable[SiteKey]) -> float:
         """Milliseconds step loading saves if the ``moved`` statements no longer ran."""
-        gone = set(moved)
-        names: set[str] = set()
-        for site in gone:
-            names.update(self.tree.get(site.form, ()))
-        saved = sum(self.self_us[n] for n in names
-                    if n in self.loaders and self.loaders[n] <= gone)
-        return saved / 1000.0
+        return sum(self.self_us[n] for n in self.gone(moved)) / 1000.0
 
     def also_loading(self, module: str, exclude: Collection[SiteKey]) -> list[SiteKey]:
         """Other statements whose import loads ``module`` too, in load order."""

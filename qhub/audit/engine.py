@@ -18,7 +18,7 @@ from qhub.audit import interpreter, layout, measure, rules, stepcheck
 from qhub.audit.cache import JsonCache
 from qhub.audit.costs import CostModel, SiteKey
 from qhub.audit.facts import FileFacts, analyse
-from qhub.audit.loadorder import Replay, Trace
+from qhub.audit.loadorder import CONVENTIONAL_NAMES, Replay, Trace
 from qhub.audit.model import AuditResult, Finding, Location, ModuleCost, Severity, natural_key
 from qhub.audit.options import AuditOptions, options_from
 from qhub.audit.progress import Progress
@@ -29,13 +29,6 @@ from qhub.exceptions import AuditError
 if TYPE_CHECKING:
     from qhub.config import QHubConfig
 
-_CONVENTIONAL = frozenset({
-    "test", "tests", "testing", "docs", "doc", "examples", "example", "scripts", "bench",
-    "benchmarks", "build", "dist", "src", "setup", "conftest", "features", "steps",
-    "environment",
-})
-"""Folder and file names every project has; an installed module of that name (a packaging
-slip) is not the project's fault."""
 
 
 def run_audit(
@@ -182,7 +175,7 @@ class _Audit:
         names: set[str] = set()
         for folder in self._shadow_folders(found, trace):
             for name in _module_names(folder):
-                if name not in _CONVENTIONAL:
+                if name not in CONVENTIONAL_NAMES:
                     names.add(name)
         return names
 
@@ -196,7 +189,7 @@ class _Audit:
         for folder in self._shadow_folders(found, trace):
             for name, path in sorted(_module_names(folder).items()):
                 res = resolutions.get(name)
-                if (name in _CONVENTIONAL or name in baseline or res is None
+                if (name in CONVENTIONAL_NAMES or name in baseline or res is None
                         or res.kind != "found"):
                     continue
                 origin = res.origin or (res.locations[0] if res.locations else "")
@@ -299,6 +292,7 @@ class _Audit:
             modules=modules,
             total_load_ms=costs.total_ms if costs is not None else 0.0,
             saving_ms=costs.saving(moves) if costs is not None else 0.0,
+            saving_modules=sorted(costs.gone(moves)) if costs is not None else [],
             interpreter=interp.executable,
             python_version=interp.version,
             target_version=self.target,

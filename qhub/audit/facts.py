@@ -132,8 +132,11 @@ class TypeSpec:
 
     kind: str
     """``plain`` (no pattern attribute), ``pattern``, ``builtin``, ``enum``, ``choice``,
+    ``ref`` (a function imported from another module: resolved by the load-order replay),
     ``unknown``."""
     pattern: str | None = None
+    ref: str | None = None
+    """For ``ref``: ``module:function``."""
     builtin: str | None = None
     choices: tuple[str, ...] = ()
     case_sensitive: bool = True
@@ -194,6 +197,8 @@ class FileFacts:
     module_calls: set[str] = field(default_factory=set)
     """Names called at import time (``X = helper()``): their bodies run at load too."""
     future_annotations: bool = False
+    converters: dict[str, TypeSpec] = field(default_factory=dict)
+    """What each module-level function would be as a ``register_type`` converter."""
 
     def suppressed(self, first: int, last: int | None = None) -> set[str]:
         tokens: set[str] = set()
@@ -224,6 +229,8 @@ def analyse(tree: ast.Module, source: str) -> FileFacts:
     walker = _Walker(facts)
     walker.functions_by_name, walker.pattern_assigned = _module_functions(tree)
     walker.run(tree)
+    facts.converters = {name: walker.converter_function(name)
+                        for name in walker.functions_by_name}
     return facts
 
 
@@ -360,6 +367,8 @@ class _Walker:
         self.functions_by_name: dict[str, list[ast.FunctionDef | ast.AsyncFunctionDef]] = {}
         self.pattern_assigned: set[str] = set()
         """Module-level functions given a ``.pattern`` attribute by assignment."""
+        self.imported_from: dict[str, str] = {}
+        """Module-level names bound by ``from module import name`` -> ``module:name``."""
 
     def run(self, tree: ast.Module) -> None:
         for stmt in tree.body:
@@ -478,6 +487,10 @@ class _Walker:
             **common,  # type: ignore[arg-type]
         )
         self.add_site(site)
+        if module_level and node.level == 0:
+            for al in node.names:
+                if al.name != "*":
+                    self.imported_from[al.asname or al.name] = f"{base}:{al.name}"
         if node.level == 0 and (node.module or "") in _BEHAVE_MODULES:
             for al in node.names:
                 if al.name.lower() in STEP_KEYWORDS:
@@ -722,7 +735,12 @@ class _Walker:
         if isinstance(node, ast.Name) and node.id in ("int", "float", "str", "bool"):
             return TypeSpec("builtin", builtin=node.id)
         if isinstance(node, ast.Name):
-            return self.converter_function(node.id)
+            if node.id in self.functions_by_name:
+                return self.converter_function(node.id)
+            origin = self.imported_from.get(node.id)
+            if origin is not None:
+                return TypeSpec("ref", ref=origin)
+            return TypeSpec("unknown")
         if isinstance(node, ast.Call):
             name = callee(node.func).rsplit(".", 1)[-1]
             if name in ("make_enum", "make_choice") and node.args:

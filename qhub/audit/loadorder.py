@@ -20,20 +20,35 @@ from __future__ import annotations
 import os
 import re
 from collections.abc import Callable, Iterable
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from pathlib import Path
 
-from qhub.audit.facts import FileFacts, ImportSite, MatcherSet, PathEdit, StepDef, TypeReg
+from qhub.audit.facts import (
+    FileFacts,
+    ImportSite,
+    MatcherSet,
+    PathEdit,
+    StepDef,
+    TypeReg,
+    TypeSpec,
+)
 from qhub.audit.interpreter import Interpreter, Resolution
 from qhub.audit.pathexpr import PathContext, edit_paths
 
 MAX_DEPTH = 100
 """Project import chains deeper than this are not followed (a note says so)."""
 MAX_LIBRARY_FILES = 64
+CONVENTIONAL_NAMES = frozenset({
+    "test", "tests", "testing", "docs", "doc", "examples", "example", "scripts", "bench",
+    "benchmarks", "build", "dist", "src", "setup", "conftest", "features", "steps",
+    "environment",
+})
+"""Folder and file names every project has; an installed module of that name (a packaging
+slip, an editable checkout on the path) is not the project's fault."""
 _NOT_LIBRARIES = frozenset({"behave", "parse", "parse_type", "cucumber_expressions"})
 _EXTENSION_SUFFIXES = (".so", ".pyd", ".abi3.so")
-_STEP_HINT = re.compile(rb"@(?:\w+\.)?(?:given|when|then|step|Given|When|Then|Step)\s*\(|"
-                        rb"add_step_definition|register_type|use_step_matcher")
+_BEHAVE_HINT = re.compile(rb"\bbehave\b")
+"""An installed module is scanned for step definitions only if it mentions behave."""
 
 
 @dataclass(frozen=True)
@@ -130,6 +145,8 @@ class Trace:
     """Project module (display) -> names other modules import from it."""
     path_notes: list[str] = field(default_factory=list)
     path_uncertain: bool = False
+    step_libraries: set[str] = field(default_factory=set)
+    """Top-level names of installed packages whose import registers steps."""
     added_paths: list[str] = field(default_factory=list)
     """Folders the suite itself put on sys.path (resolved statically)."""
     notes: list[str] = field(default_factory=list)
@@ -251,9 +268,25 @@ class Replay:
             elif isinstance(action, MatcherSet):
                 self.set_matcher(action)
             elif isinstance(action, TypeReg):
-                self.trace.registry.append(TypeEvent(unit.display, action, self.matcher))
+                self.trace.registry.append(TypeEvent(unit.display, self.resolve_types(action),
+                                                     self.matcher))
             elif isinstance(action, PathEdit) and unit.role != "library":
                 self.path_edit(unit, action)
+
+    def resolve_types(self, reg: TypeReg) -> TypeReg:
+        """Converters imported from project modules, looked up in those modules."""
+        if not any(spec.kind == "ref" for spec in reg.types.values()):
+            return reg
+        types: dict[str, TypeSpec] = {}
+        for name, spec in reg.types.items():
+            types[name] = spec
+            if spec.kind == "ref" and spec.ref:
+                module, _, function = spec.ref.partition(":")
+                loaded = self.loaded.get(module)
+                unit = self.trace.units.get(loaded.display) if loaded and loaded.display else None
+                found = unit.facts.converters.get(function) if unit and unit.facts else None
+                types[name] = found if found is not None else TypeSpec("unknown")
+        return replace(reg, types=types)
 
     def set_matcher(self, action: MatcherSet) -> None:
         if action.name == "<default>":
@@ -299,13 +332,13 @@ class Replay:
         if unit.role == "library":
             root = (unit.module or "").split(".")[0]
             if name.split(".")[0] == root:
-                self.library_import(name, site)
+                self.scan_library(name, site, chain)
             return
         kind = self.import_module(name, (*chain, frame), site)
         if kind == "external":
             self.trace.externals.append(ExternalImport(
                 unit.display, site, self.form(site, name), name.split(".")[0], chain))
-            self.scan_library(name, site)
+            self.scan_library(name, site, (*chain, frame))
             return
         if kind == "missing":
             self.trace.missing.append(Missing(unit.display, site, name, "not found"))
@@ -496,6 +529,8 @@ class Replay:
         origin = res.origin or (res.locations[0] if res.locations else "")
         if origin and self.project_file(origin):
             return
+        if name in CONVENTIONAL_NAMES:
+            return
         other = ("the standard library" if name in self.interp.stdlib
                  else f"the installed module in {os.path.dirname(origin)}")
         display = self.display(Path(hit.file or hit.paths[0]))
@@ -505,15 +540,17 @@ class Replay:
 
     # step libraries ----------------------------------------------------------------------
 
-    def scan_library(self, name: str, site: ImportSite) -> None:
-        """Step definitions of an installed step library (``behave4cmd0.command_steps``)."""
+    def scan_library(self, name: str, site: ImportSite, chain: tuple[Frame, ...]) -> None:
+        """Step definitions of an installed step library (``behave4cmd0.command_steps``,
+        ``qhub.steps``): its modules that mention behave are read, following imports
+        within the same package, as Python would execute them (nothing is run)."""
         if name.split(".", maxsplit=1)[0] in _NOT_LIBRARIES:
             return
         candidates = [name] + [f"{name}.{n}" for n in site.names if n != "*"]
         for dotted in candidates:
-            self.library_import(dotted, site)
+            self.library_import(dotted, chain)
 
-    def library_import(self, dotted: str, site: ImportSite) -> None:
+    def library_import(self, dotted: str, chain: tuple[Frame, ...]) -> None:
         if dotted in self.libraries or len(self.libraries) >= MAX_LIBRARY_FILES:
             return
         self.libraries.add(dotted)
@@ -525,10 +562,13 @@ class Replay:
                 head = fh.read(1 << 20)
         except OSError:
             return
-        if not _STEP_HINT.search(head):
+        if not _BEHAVE_HINT.search(head):
             return
         unit = self.unit(Path(path), "library", dotted)
-        self.execute(unit, ())
+        before = len(self.trace.registry)
+        self.execute(unit, chain)
+        if any(isinstance(e, StepEvent) for e in self.trace.registry[before:]):
+            self.trace.step_libraries.add(dotted.split(".", maxsplit=1)[0])
 
     def library_file(self, dotted: str) -> str | None:
         parts = dotted.split(".")

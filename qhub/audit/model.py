@@ -143,6 +143,8 @@ class AuditResult:
     interpreter: str
     python_version: str
     target_version: tuple[int, int]
+    saving_modules: list[str] = field(default_factory=list)
+    """The modules step loading would no longer load then (sorted)."""
     behave_version: str | None = None
     """behave of the target interpreter: its step semantics are the ones checked."""
     suppressed: int = 0

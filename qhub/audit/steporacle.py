@@ -347,8 +347,8 @@ def use_features(registry: Registry, request: dict[str, Any], used: set[int]) ->
         try:
             feature = parse_file(path, language=request.get("lang"))
         except Exception as exc:
-            first = str(exc).strip().splitlines()
-            errors.append(f"{path}: {first[0][:200] if first else type(exc).__name__}")
+            detail = " ".join(str(exc).split()) or type(exc).__name__
+            errors.append(f"{path}: {detail[:300]}")
             continue
         if feature is None:
             continue

@@ -26,6 +26,7 @@ def as_dict(result: AuditResult) -> dict[str, Any]:
             "suppressed": result.suppressed,
             "total_load_ms": round(result.total_load_ms, 3),
             "saving_ms": round(result.saving_ms, 3),
+            "saving_modules": result.saving_modules,
             "elapsed_s": round(result.elapsed_s, 3),
         },
         "files": result.files,

@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import ast
 from collections.abc import Sequence
+from dataclasses import dataclass
 from typing import Any
 
 from qhub.audit.costs import CostModel, SiteKey
@@ -32,12 +33,26 @@ RULES = (
 )
 
 
+@dataclass
+class _Site:
+    """One import statement of an installed module, and whether it can move."""
+
+    ext: ExternalImport
+    key: SiteKey
+    unit: Unit
+    module: str
+    used: list[Binding]
+    owners: list[int]
+    why: str | None
+    """Why it cannot move into the functions that use it (None: it can)."""
+
+
 def check(ctx: RuleContext, emit: Emit) -> None:
     costs = ctx.costs
     if costs is None:
         return
     seen: set[SiteKey] = set()
-    by_module: dict[str, list[tuple[ExternalImport, SiteKey]]] = {}
+    by_module: dict[str, list[_Site]] = {}
     for ext in ctx.trace.externals:
         key = SiteKey(ext.unit, ext.site.line, ext.form)
         unit = ctx.trace.units[ext.unit]
@@ -47,8 +62,11 @@ def check(ctx: RuleContext, emit: Emit) -> None:
         seen.add(key)
         if measured is None or not measured.ok:
             continue
-        by_module.setdefault(_module(ext), []).append((ext, key))
-        _site_rules(ctx, emit, costs, unit=unit, ext=ext, key=key)
+        site = _analyse(ctx, emit, costs, unit=unit, ext=ext, key=key)
+        if site is not None:
+            by_module.setdefault(site.module, []).append(site)
+    for sites in by_module.values():
+        _module_rules(ctx, emit, costs, sites)
     _redundant(ctx, emit, costs, by_module)
 
 
@@ -57,41 +75,35 @@ def _module(ext: ExternalImport) -> str:
     return ext.form.split()[1]
 
 
-def _site_rules(ctx: RuleContext, emit: Emit, costs: CostModel, *, unit: Unit,
-                ext: ExternalImport, key: SiteKey) -> None:
-    opts = ctx.options
+def _via(ext: ExternalImport, unit: Unit, module: str, paid: float) -> str:
+    if not ext.chain:
+        return ""
+    here = Location(unit.display, ext.site.line)
+    return f" (behave gets here through {chain_text(ext.chain, here, module, paid)})"
+
+
+def _analyse(ctx: RuleContext, emit: Emit, costs: CostModel, *, unit: Unit,
+             ext: ExternalImport, key: SiteKey) -> _Site | None:
+    """Star imports are reported here; other used imports are returned for the module
+    rules (unused ones belong to QH103 or ruff)."""
     facts = unit.facts
     assert facts is not None
     site = ext.site
     module = _module(ext)
-    standalone = costs.standalone_ms(ext.form)
-    paid = costs.paid_ms(key)
-    chain = chain_locations(ext.chain)
-    here = Location(unit.display, site.line)
-    via = f" (behave gets here through {chain_text(ext.chain, here, module, paid)})" if (
-        ext.chain) else ""
-    others = costs.also_loading(module, {key})
-    alone = costs.saving([key])
-    together = costs.saving([key, *others])
-    data: dict[str, Any] = {
-        "standalone_ms": round(standalone, 3),
-        "cumulative_ms": round(ctx.measured[ext.form].cumulative_us / 1000.0, 3),
-        "paid_ms": round(paid, 3),
-        "saving_alone_ms": round(alone, 3),
-        "saving_all_ms": round(together, 3),
-        "others": [f"{s.path}:{s.line}" for s in others],
-    }
     if site.star:
-        if paid >= opts.heavy_threshold_ms:
+        paid = costs.paid_ms(key)
+        library = module.split(".")[0] in ctx.trace.step_libraries
+        if paid >= ctx.options.heavy_threshold_ms and not library:
             emit("QH106", unit.display, site.line,
-                 f"`from {module} import *` costs {ms(paid)} of step loading here{via}, and "
-                 "hides which names the file uses",
+                 f"`from {module} import *` costs {ms(paid)} of step loading here"
+                 f"{_via(ext, unit, module, paid)}, and hides which names the file uses",
                  "import the names you need inside the steps that use them",
-                 end_line=site.end_line, module=module, chain=chain, data=data)
-        return
+                 end_line=site.end_line, module=module, chain=chain_locations(ext.chain),
+                 data=_figures(ctx, costs, ext, key, [key]))
+        return None
     unused = [b for b in site.bindings if not _used(facts, b)]
     if len(unused) == len(site.bindings):
-        return  # unused: QH103 (when it costs time) or ruff's F401
+        return None
     used = [b for b in site.bindings if b not in unused]
     owners: set[int] = set()
     for b in used:
@@ -101,35 +113,100 @@ def _site_rules(ctx: RuleContext, emit: Emit, costs: CostModel, *, unit: Unit,
     reexported = sorted(b.name for b in used if b.name in exported or "*" in exported)
     why = _why_not_movable(ctx, facts, site, used=used, unused=unused, owners=owners,
                            at_module=at_module, reexported=reexported)
-    if why is None and standalone >= opts.min_cost_ms:
-        ordered = sorted(owners)
-        labels = [_label(facts, o) for o in ordered]
-        names = sorted({facts.functions[o].name for o in ordered})
-        data.update(functions=labels, owners=ordered, names=[b.name for b in used])
+    return _Site(ext, key, unit, module, used, sorted(owners), why)
+
+
+def _figures(ctx: RuleContext, costs: CostModel, ext: ExternalImport, key: SiteKey,
+             together: list[SiteKey]) -> dict[str, Any]:
+    return {
+        "standalone_ms": round(costs.standalone_ms(ext.form), 3),
+        "cumulative_ms": round(ctx.measured[ext.form].cumulative_us / 1000.0, 3),
+        "paid_ms": round(costs.paid_ms(key), 3),
+        "saving_alone_ms": round(costs.saving([key]), 3),
+        "saving_all_ms": round(costs.saving(together), 3),
+    }
+
+
+def _module_rules(ctx: RuleContext, emit: Emit, costs: CostModel, sites: list[_Site]) -> None:
+    """QH102 for imports that can move, QH101 for the ones that keep a heavy module loaded."""
+    opts = ctx.options
+    keys = [s.key for s in sites]
+    movable = [s for s in sites if s.why is None
+               and costs.standalone_ms(s.ext.form) >= opts.min_cost_ms]
+    movable_keys = [s.key for s in movable]
+    with_movable = costs.saving(movable_keys)
+    with_all = costs.saving(keys)
+    for s in movable:
+        alone = costs.saving([s.key])
+        if max(alone, with_movable, with_all) < opts.min_cost_ms:
+            continue
+        facts = s.unit.facts
+        assert facts is not None
+        site = s.ext.site
+        standalone = costs.standalone_ms(s.ext.form)
+        paid = costs.paid_ms(s.key)
+        others = [o for o in sites if o is not s]
+        labels = [_label(facts, o) for o in s.owners]
+        names = sorted({facts.functions[o].name for o in s.owners})
+        data = _figures(ctx, costs, s.ext, s.key, movable_keys)
+        data.update(functions=labels, owners=s.owners, names=[b.name for b in s.used],
+                    others=[f"{o.key.path}:{o.key.line}" for o in others],
+                    saving_with_blockers_ms=round(with_all, 3))
         if not others:
             sentence = f"moving it into them saves {ms(alone)} of step loading"
         else:
-            listed = ", ".join(f"{s.path}:{s.line}" for s in others[:2])
-            more = f" and {len(others) - 2} more" if len(others) > 2 else ""
-            sentence = (f"moving only this import saves {ms(alone)}: {len(others)} other "
-                        f"import(s) also load it ({listed}{more}); moving all of them saves "
-                        f"{ms(together)}")
-        emit("QH102", unit.display, site.line,
-             f"`{module}` ({ms(standalone)}) is imported at module level but used only in "
-             f"{len(owners)} function(s): {'; '.join(labels)}; {sentence}{via}",
+            listed = "; ".join(
+                f"{o.key.path}:{o.key.line}" + ("" if o.why is None else f" (cannot move: {o.why})")
+                for o in others[:3])
+            more = f" and {len(others) - 3} more" if len(others) > 3 else ""
+            sentence = (f"moving only this import saves {ms(alone)}, because other imports "
+                        f"also load it: {listed}{more}; moving every movable one saves "
+                        f"{ms(with_movable)}")
+            if with_all > with_movable:
+                sentence += f", and making the others lazy too saves {ms(with_all)}"
+        emit("QH102", s.unit.display, site.line,
+             f"`{s.module}` ({ms(standalone)}) is imported at module level but used only in "
+             f"{len(s.owners)} function(s): {'; '.join(labels)}; {sentence}"
+             f"{_via(s.ext, s.unit, s.module, paid)}",
              f"move the import into {', '.join(names)} (`qhub audit --diff` does it), or "
-             + _hint(ctx.target, site, used),
-             end_line=site.end_line, module=module, chain=chain, data=data,
+             + _hint(ctx.target, site, s.used),
+             end_line=site.end_line, module=s.module, chain=chain_locations(s.ext.chain),
+             data=data,
              severity=Severity.WARNING if standalone >= opts.heavy_threshold_ms
              else Severity.INFO)
-        return
-    if why is not None and paid >= opts.heavy_threshold_ms:
-        emit("QH101", unit.display, site.line,
-             f"`{module}` costs {ms(paid)} of step loading here, the first import of it in "
-             f"behave's load order{via}; it cannot simply move into a function: {why}",
-             "load it on first use: " + _hint(ctx.target, site, used)
-             + ", or move the module-level code that needs it into the steps",
-             end_line=site.end_line, module=module, chain=chain, data=data)
+    blockers = [s for s in sites if s.why is not None]
+    first_blocker = blockers[0] if blockers else None
+    for s in blockers:
+        paid = costs.paid_ms(s.key)
+        standalone = costs.standalone_ms(s.ext.form)
+        if standalone < opts.heavy_threshold_ms:
+            continue
+        if paid < opts.heavy_threshold_ms and not (
+                s is first_blocker and with_all >= opts.heavy_threshold_ms):
+            continue
+        site = s.ext.site
+        if paid >= opts.heavy_threshold_ms:
+            where = (f"costs {ms(paid)} of step loading here, the first import of it in "
+                     "behave's load order")
+        else:
+            where = (f"({ms(standalone)}) keeps it loaded at step loading even when the "
+                     f"other imports of it move; lazy everywhere it saves {ms(with_all)}")
+        emit("QH101", s.unit.display, site.line,
+             f"`{s.module}` {where}{_via(s.ext, s.unit, s.module, paid)}; it cannot simply "
+             f"move into a function: {s.why}",
+             _blocker_fix(ctx, s),
+             end_line=site.end_line, module=s.module, chain=chain_locations(s.ext.chain),
+             data=_figures(ctx, costs, s.ext, s.key, keys))
+
+
+def _blocker_fix(ctx: RuleContext, s: _Site) -> str:
+    facts = s.unit.facts
+    assert facts is not None
+    if all(b.name in facts.keep_names and not facts.uses[b.name].used for b in s.used):
+        return ("import it under `if typing.TYPE_CHECKING:` (type checkers are its only "
+                "users)")
+    return ("load it on first use: " + _hint(ctx.target, s.ext.site, s.used)
+            + ", or move the module-level code that needs it into the steps")
 
 
 def _used(facts: FileFacts, b: Binding) -> bool:
@@ -207,32 +284,32 @@ def _hint(target: tuple[int, int], site: ImportSite, used: Sequence[Binding]) ->
 
 
 def _redundant(ctx: RuleContext, emit: Emit, costs: CostModel,
-               by_module: dict[str, list[tuple[ExternalImport, SiteKey]]]) -> None:
+               by_module: dict[str, list[_Site]]) -> None:
     threshold = ctx.options.heavy_threshold_ms
-    for module, entries in by_module.items():
-        files = list(dict.fromkeys(ext.unit for ext, _ in entries))
+    for module, sites in by_module.items():
+        files = list(dict.fromkeys(s.unit.display for s in sites))
         if len(files) < 3:
             continue
-        first_ext, first_key = entries[0]
-        standalone = costs.standalone_ms(first_ext.form)
-        together = costs.saving([k for _, k in entries])
+        first = sites[0]
+        standalone = costs.standalone_ms(first.ext.form)
+        together = costs.saving([s.key for s in sites])
         if standalone < threshold or together < threshold:
             continue
         uses = 0
-        for ext, _ in entries:
-            facts = ctx.trace.units[ext.unit].facts
+        for s in sites:
+            facts = s.unit.facts
             assert facts is not None
-            for b in ext.site.bindings:
+            for b in s.ext.site.bindings:
                 use = facts.uses[b.name]
                 uses += len(use.owners) + len(use.module_lines)
         if uses > len(files):
             continue
-        emit("QH105", first_ext.unit, first_ext.site.line,
+        emit("QH105", first.unit.display, first.ext.site.line,
              f"`{module}` ({ms(standalone)}) is imported at module level by {len(files)} files "
              f"but used in only {uses} place(s); only this first import pays, so moving it "
-             f"alone saves {ms(costs.saving([first_key]))}; moving all of them saves "
+             f"alone saves {ms(costs.saving([first.key]))}; moving all of them saves "
              f"{ms(together)}",
              "import it only inside the steps that use it, in every file",
-             module=module, chain=chain_locations(first_ext.chain),
-             related=[Location(ext.unit, ext.site.line) for ext, _ in entries[1:]],
+             module=module, chain=chain_locations(first.ext.chain),
+             related=[Location(s.unit.display, s.ext.site.line) for s in sites[1:]],
              data={"files": files, "uses": uses, "saving_all_ms": round(together, 3)})

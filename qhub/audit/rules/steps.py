@@ -17,7 +17,7 @@ RULES = (
 
 
 def _describe(ev: StepEvent) -> str:
-    return f'@{ev.step.keyword}("{ev.step.pattern}")'
+    return f"@{ev.step.keyword}({ev.step.pattern!r})"
 
 
 def _where(ev: StepEvent) -> Location:
@@ -46,8 +46,9 @@ def check(ctx: RuleContext, emit: Emit) -> None:
                  "delete one definition, make the patterns distinct, or register the more "
                  "specific one first (stacked decorators register bottom-up)",
                  related=[Location(other.unit, other.step.line)],
-                 data={"behave": report.behave_version, "existing": f"{other.unit}:"
-                       f"{other.step.line}", "pattern": ev.step.pattern})
+                 data={"behave": report.behave_version, "pattern": ev.step.pattern,
+                       "location": f"{ev.unit}:{ev.step.location_line}",
+                       "existing": f"{other.unit}:{other.step.location_line}"})
         elif d.status == "bad" and ev.role != "library":
             if d.stops:
                 effect = f"{behave} stops while loading steps"
@@ -57,7 +58,8 @@ def check(ctx: RuleContext, emit: Emit) -> None:
                  f"{_describe(ev)} does not compile: {d.error}; {effect}",
                  "fix the pattern (or register the custom type it uses before it)",
                  severity=Severity.ERROR if d.stops else Severity.WARNING,
-                 data={"behave": report.behave_version, "error": d.error})
+                 data={"behave": report.behave_version, "error": d.error,
+                       "location": f"{ev.unit}:{ev.step.location_line}"})
     if not report.usage_known:
         _why_no_usage(ctx, report.feature_files, report.feature_errors,
                       report.dynamic_templates)
@@ -70,7 +72,8 @@ def check(ctx: RuleContext, emit: Emit) -> None:
              f"no step in {report.feature_files} feature file(s) nor any execute_steps text "
              f"uses {_describe(ev)} ({behave}'s matching)",
              "delete the definition, or add the scenario that needs it",
-             data={"behave": report.behave_version})
+             data={"behave": report.behave_version, "pattern": ev.step.pattern,
+                   "location": f"{ev.unit}:{ev.step.location_line}"})
 
 
 def _why_no_usage(ctx: RuleContext, features: int, errors: list[str],
