@@ -47,6 +47,9 @@ def run_audit(
     """
     opts = options_from(config, options)
     if paths:  # given on the command line or by the caller: relative to the working folder
+        for p in paths:
+            if not os.path.lexists(p):
+                raise AuditError(f"path {os.fspath(p)} does not exist")
         targets = [Path(os.path.abspath(p)) for p in paths]
     elif config is not None and config.imports.paths:
         targets = [config.path(p) for p in config.imports.paths]

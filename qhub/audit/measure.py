@@ -37,6 +37,7 @@ _MEASURE = r"""
 _s.stderr.write("\n@@qhub-importtime@@\n")
 _s.stderr.flush()
 exec(compile(_req["form"], "<qhub-audit>", "exec"), {"__name__": "__qhub_audit__"})
+_s.stdout.write("\n@@qhub-modules@@ " + " ".join(sorted(_s.modules)) + "\n")
 """
 
 _BASELINE_ENV = """import json, os, sys
@@ -107,6 +108,13 @@ def parse_importtime(stderr: str) -> tuple[dict[str, int], int]:
     return self_us, total
 
 
+def _loaded_modules(stdout: str) -> set[str] | None:
+    for line in reversed(stdout.splitlines()):
+        if line.startswith("@@qhub-modules@@ "):
+            return set(line.split()[1:])
+    return None
+
+
 def measure_one(interp: Interpreter, form: str, iso: Isolation, timeout_s: float) -> Measurement:
     """Run ``form`` alone in a fresh isolated interpreter and read its import-time tree."""
     if not valid_form(form):
@@ -120,6 +128,10 @@ def measure_one(interp: Interpreter, form: str, iso: Isolation, timeout_s: float
     except OSError as exc:
         return Measurement(form, ok=False, error=f"cannot run {interp.executable}: {exc}")
     self_us, total = parse_importtime(proc.stderr)
+    loaded = _loaded_modules(proc.stdout)
+    if loaded is not None:  # failed attempts (``try: import nt``) are printed too: drop them
+        self_us = {name: us for name, us in self_us.items() if name in loaded}
+        total = sum(self_us.values())
     if proc.returncode != 0:
         lines = [ln for ln in proc.stderr.splitlines()
                  if ln.strip() and not ln.startswith("import time:") and _MARK not in ln]
