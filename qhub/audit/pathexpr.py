@@ -42,6 +42,8 @@ def evaluate(node: ast.expr, ctx: PathContext) -> str | None:
         value = _eval(node, ctx, 0)
     except (_Unknown, RecursionError, ValueError, TypeError):
         return None
+    if isinstance(value, _PathValue):
+        value = value.path
     if not isinstance(value, str):
         return None
     return os.path.normpath(os.path.join(ctx.cwd, value))
