@@ -24,4 +24,5 @@ def test_audit_package_is_light() -> None:
             "print(json.dumps(sorted(m for m in sys.modules if m.startswith(('qhub', 'behave')))))")
     out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True,
                          check=True).stdout
-    assert set(json.loads(out)) <= {"qhub", "qhub._lazy", "qhub._version", "qhub.audit"}
+    assert set(json.loads(out)) <= {"qhub", "qhub._lazy", "qhub._version", "qhub.exceptions",
+                                    "qhub.audit"}
