@@ -18,7 +18,7 @@ from qhub.audit import interpreter, layout, measure, rules, stepcheck
 from qhub.audit.cache import JsonCache
 from qhub.audit.costs import CostModel, SiteKey
 from qhub.audit.facts import FileFacts, analyse
-from qhub.audit.loadorder import CONVENTIONAL_NAMES, Replay, Trace
+from qhub.audit.loadorder import CONVENTIONAL_NAMES, Replay, StepEvent, Trace
 from qhub.audit.model import AuditResult, Finding, Location, ModuleCost, Severity, natural_key
 from qhub.audit.options import AuditOptions, options_from
 from qhub.audit.progress import Progress
@@ -115,7 +115,8 @@ class _Audit:
         )
         if opts.measure:
             self._measure(ctx, interp, iso, baseline, resolutions)
-        if opts.check_steps and self.active & {"QH201", "QH202", "QH203"} and (
+        has_steps = any(isinstance(e, StepEvent) for e in trace.registry)
+        if opts.check_steps and has_steps and self.active & {"QH201", "QH202", "QH203"} and (
             interp.behave_version is not None
         ):
             features = opts.features if opts.features is not None else layout.feature_files(
