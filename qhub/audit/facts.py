@@ -85,6 +85,10 @@ class FunctionInfo:
     inline_body: bool
     """``def f(): return x`` - nothing can be inserted."""
     globals_declared: set[str]
+    outer: str | None = None
+    """Name of the enclosing function, for a nested one."""
+    cls: str | None = None
+    """Name of the class whose body defines it (a method)."""
     steps: list[str] = field(default_factory=list)
     """``Given I do {x}``-style labels of the steps this function implements."""
 
@@ -162,7 +166,10 @@ class NameUse:
 
     module_lines: list[int] = field(default_factory=list)
     owners: dict[int, int] = field(default_factory=dict)
-    """Function def line -> first line of use inside it."""
+    """Outermost function def line -> first line of use inside it."""
+    targets: set[int] = field(default_factory=set)
+    """Def lines of the innermost functions that read the name (negative: a lambda): an
+    import moved there runs exactly when the name is needed."""
 
     @property
     def used(self) -> bool:
@@ -195,7 +202,12 @@ class FileFacts:
     assignments: dict[str, list[tuple[int, ast.expr]]] = field(default_factory=dict)
     """Module-level ``NAME = value`` assignments (line, value), in order."""
     module_calls: set[str] = field(default_factory=set)
-    """Names called at import time (``X = helper()``): their bodies run at load too."""
+    """Names called at import time (``X = helper()``, decorators): their bodies run at load."""
+    class_bases: dict[str, list[str]] = field(default_factory=dict)
+    """Module-level class -> its bases as dotted names, resolved through ``from`` imports
+    (``behave.matchers.Matcher``)."""
+    names_read: set[str] = field(default_factory=set)
+    """Every name the module reads anywhere (what a star import may provide it)."""
     future_annotations: bool = False
     converters: dict[str, TypeSpec] = field(default_factory=dict)
     """What each module-level function would be as a ``register_type`` converter."""
@@ -317,6 +329,10 @@ class _Frame:
     globals: set[str] = field(default_factory=set)
     uses: dict[str, int] = field(default_factory=dict)
     assigned: dict[str, list[ast.expr]] = field(default_factory=dict)
+    def_line: int = 0
+    """Def line of the function (negative for a lambda)."""
+    pending: dict[str, set[int]] = field(default_factory=dict)
+    """Name -> innermost functions (def lines) that read it, not yet resolved."""
 
 
 def _arg_names(args: ast.arguments) -> set[str]:
@@ -367,6 +383,8 @@ class _Walker:
         self.functions_by_name: dict[str, list[ast.FunctionDef | ast.AsyncFunctionDef]] = {}
         self.pattern_assigned: set[str] = set()
         """Module-level functions given a ``.pattern`` attribute by assignment."""
+        self.outer_name: str | None = None
+        self.cls: str | None = None
         self.imported_from: dict[str, str] = {}
         """Module-level names bound by ``from module import name`` -> ``module:name``."""
 
@@ -388,8 +406,12 @@ class _Walker:
             self.bind_local(node.name)
             for expr in [*node.decorator_list, *node.bases, *(k.value for k in node.keywords)]:
                 self.expr(expr)
+            if not self.frames:
+                self.facts.class_bases[node.name] = [self.qualified(b) for b in node.bases]
+            saved_cls, self.cls = self.cls, node.name
             for child in node.body:
                 self.stmt(child)
+            self.cls = saved_cls
         elif isinstance(node, ast.If) and _is_type_checking(node.test):
             self.type_checking += 1
             for child in node.body:
@@ -514,10 +536,17 @@ class _Walker:
 
     def function(self, node: ast.FunctionDef | ast.AsyncFunctionDef) -> None:
         outer = self.owner == _MODULE
-        if outer:
-            self.facts.functions[node.lineno] = self._function_info(node)
+        info = self._function_info(node)
+        if not outer:
+            info.outer = self.outer_name
+        info.cls = self.cls
+        self.facts.functions[node.lineno] = info
         for deco in node.decorator_list:
             self.expr(deco)
+            if not self.frames and self.owner == _MODULE:
+                name = callee(deco)
+                if name:  # a decorator is called when the module loads
+                    self.facts.module_calls.add(name.split(".", 1)[0])
         if self.owner == _MODULE and not self.frames:
             first = min((d.lineno for d in node.decorator_list), default=node.lineno)
             # Python applies stacked decorators bottom-up: the one nearest `def` first
@@ -535,20 +564,25 @@ class _Walker:
             annotations.append(node.returns)
         for ann in annotations:
             self.annotation(ann)
-        saved = (self.owner, self.loop)
+        saved = (self.owner, self.loop, self.outer_name)
+        saved_cls, self.cls = self.cls, None
         if outer:
             self.owner = node.lineno
             self.declared_globals = set()
         self.loop = 0
+        self.outer_name = node.name
         self.bind_local(node.name)
-        frame = _Frame(locals=_arg_names(node.args), assigned=_local_assignments(node))
+        frame = _Frame(locals=_arg_names(node.args), assigned=_local_assignments(node),
+                       def_line=node.lineno)
         self.frames.append(frame)
         for child in node.body:
             self.stmt(child)
         self.close_frame()
+        info.globals_declared = set(frame.globals)
         if outer:
-            self.facts.functions[node.lineno].globals_declared = self.declared_globals
-        self.owner, self.loop = saved
+            info.globals_declared = self.declared_globals
+        self.owner, self.loop, self.outer_name = saved
+        self.cls = saved_cls
 
     def annotation(self, node: ast.expr) -> None:
         """Annotations run at definition time unless ``from __future__ import annotations``."""
@@ -572,8 +606,10 @@ class _Walker:
         real = {n: ln for n, ln in frame.uses.items()
                 if n not in frame.locals or n in frame.globals}
         if self.frames:
+            parent = self.frames[-1]
             for name, line in real.items():
-                self.frames[-1].uses.setdefault(name, line)
+                parent.uses.setdefault(name, line)
+                parent.pending.setdefault(name, set()).update(frame.pending.get(name, ()))
             return
         for name, line in real.items():
             use = self.facts.uses[name]
@@ -581,6 +617,7 @@ class _Walker:
                 use.module_lines.append(line)
             else:
                 use.owners.setdefault(self.owner, line)
+                use.targets.update(frame.pending.get(name, ()))
 
     def _function_info(self, node: ast.FunctionDef | ast.AsyncFunctionDef) -> FunctionInfo:
         first = node.body[0]
@@ -595,6 +632,16 @@ class _Walker:
             inline_body=first.lineno == node.lineno,
             globals_declared=set(),
         )
+
+    def qualified(self, node: ast.expr) -> str:
+        """``Matcher`` -> ``behave.matchers.Matcher`` when bound by ``from`` import."""
+        name = callee(node)
+        head, _, rest = name.partition(".")
+        origin = self.imported_from.get(head)
+        if origin is None:
+            return name
+        module, _, attr = origin.partition(":")
+        return ".".join(p for p in (module, attr, rest) if p)
 
     def step_keyword(self, func: ast.expr) -> str | None:
         """The step type a decorator or call registers, if it is one of behave's."""
@@ -643,6 +690,7 @@ class _Walker:
             cur = stack.pop()
             if isinstance(cur, ast.Name):
                 if isinstance(cur.ctx, ast.Load):
+                    self.facts.names_read.add(cur.id)
                     self.use(cur.id, cur.lineno)
                 else:
                     self.bind_local(cur.id)
@@ -650,7 +698,7 @@ class _Walker:
             if isinstance(cur, ast.Lambda):
                 for d in [*cur.args.defaults, *(x for x in cur.args.kw_defaults if x)]:
                     self.expr(d)
-                self.frames.append(_Frame(locals=_arg_names(cur.args)))
+                self.frames.append(_Frame(locals=_arg_names(cur.args), def_line=-cur.lineno))
                 self.expr(cur.body)
                 self.close_frame()
                 continue
@@ -662,7 +710,9 @@ class _Walker:
         if name not in self.module_bindings:
             return
         if self.frames:
-            self.frames[-1].uses.setdefault(name, line)
+            frame = self.frames[-1]
+            frame.uses.setdefault(name, line)
+            frame.pending.setdefault(name, set()).add(frame.def_line)
         elif self.owner == _MODULE:
             self.facts.uses[name].module_lines.append(line)
 
@@ -676,8 +726,9 @@ class _Walker:
             self.execute_steps(node)
         elif name in ("importlib.reload", "reload", "imp.reload"):
             self.facts.reimports.append((node.lineno, f"{name}() re-executes a module"))
-        elif name in ("importlib.import_module", "__import__") and self.loop:
-            self.facts.reimports.append((node.lineno, f"{name}() inside a loop"))
+        elif (name in ("importlib.import_module", "__import__") and self.loop and node.args
+              and _const_str(node.args[0]) is not None):
+            self.facts.reimports.append((node.lineno, f"{name}() of one module inside a loop"))
         if not at_load:
             return
         if name in ("sys.path.insert", "sys.path.append", "sys.path.extend", "site.addsitedir"):

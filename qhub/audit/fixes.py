@@ -82,7 +82,7 @@ def plan_file(path: str, absolute: Path, findings: list[Finding]) -> FilePlan:
     for f in findings:
         node = statements.get(f.location.line)
         names = set(f.data.get("names", []))
-        owners = [int(o) for o in f.data.get("owners", [])]
+        owners = [int(o) for o in f.data.get("targets", [])]
         if node is None or not names or not _alone_on_lines(lines, node):
             plan.skipped.append(f"{path}:{f.location.line} `{f.module}` (statement not movable)")
             continue

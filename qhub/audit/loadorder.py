@@ -142,7 +142,11 @@ class Trace:
     importers: dict[str, list[Frame]] = field(default_factory=dict)
     """Project module (display) -> import statements that loaded or reached it."""
     imported_names: dict[str, set[str]] = field(default_factory=dict)
-    """Project module (display) -> names other modules import from it."""
+    """Project module (display) -> names other modules import from it (for a star import:
+    the names the importer reads)."""
+    loadtime_names: dict[str, set[str]] = field(default_factory=dict)
+    """Project module (display) -> imported names other modules use at import time
+    (module-level calls, decorators)."""
     path_notes: list[str] = field(default_factory=list)
     path_uncertain: bool = False
     step_libraries: set[str] = field(default_factory=set)
@@ -349,10 +353,22 @@ class Replay:
             self.trace.importers.setdefault(target, []).append(frame)
         if site.names and loaded is not None and loaded.kind == "project":
             if target is not None:
-                self.trace.imported_names.setdefault(target, set()).update(site.names)
+                self.note_names(unit, site, target)
             for sub in site.names:
                 if sub != "*" and self.find_in(loaded.paths, sub) is not None:
                     self.import_module(f"{name}.{sub}", (*chain, frame), site)
+
+    def note_names(self, unit: Unit, site: ImportSite, target: str) -> None:
+        """Which names of ``target`` the importer takes, and which it uses at load time."""
+        facts = unit.facts
+        assert facts is not None
+        names = self.trace.imported_names.setdefault(target, set())
+        if site.star:
+            names.update(facts.names_read)
+        names.update(n for n in site.names if n != "*")
+        for b in site.bindings:
+            if b.name in facts.module_calls:  # called (or used as a decorator) at load
+                self.trace.loadtime_names.setdefault(target, set()).add(b.alias.name)
 
     @staticmethod
     def form(site: ImportSite, name: str) -> str:

@@ -20,6 +20,13 @@ from qhub.audit.loadorder import ExternalImport, Unit
 from qhub.audit.model import Location, Severity
 from qhub.audit.rules.base import Emit, Rule, RuleContext, chain_locations, chain_text, ms
 
+_HOOK_PREFIXES = ("before_", "after_")
+_AT_LOAD = "\0"
+"""Marks a reason that means "the module is needed while steps load anyway"."""
+_REGISTRATION_BASES = ("behave.", "cucumber_expressions.", "parse.", "parse_type.")
+"""Classes derived from these run their methods while behave loads steps."""
+"""environment.py functions behave calls as hooks (``before_all``, ``after_scenario``...)."""
+
 RULES = (
     Rule("QH101", "heavy-import", Severity.WARNING,
          "A heavy module is imported at module level where it cannot simply move into a "
@@ -42,9 +49,13 @@ class _Site:
     unit: Unit
     module: str
     used: list[Binding]
-    owners: list[int]
+    targets: list[int]
+    """Def lines of the functions the import would move into."""
     why: str | None
     """Why it cannot move into the functions that use it (None: it can)."""
+    hook: bool = False
+    """Needed anyway (an environment.py hook, code behave or a module runs while loading):
+    nothing to advise."""
 
 
 def check(ctx: RuleContext, emit: Emit) -> None:
@@ -105,15 +116,26 @@ def _analyse(ctx: RuleContext, emit: Emit, costs: CostModel, *, unit: Unit,
     if len(unused) == len(site.bindings):
         return None
     used = [b for b in site.bindings if b not in unused]
-    owners: set[int] = set()
+    targets: set[int] = set()
     for b in used:
-        owners |= set(facts.uses[b.name].owners)
+        targets |= facts.uses[b.name].targets
     at_module = sorted({ln for b in used for ln in facts.uses[b.name].module_lines})
     exported = ctx.trace.imported_names.get(unit.display, set())
-    reexported = sorted(b.name for b in used if b.name in exported or "*" in exported)
-    why = _why_not_movable(ctx, facts, site, used=used, unused=unused, owners=owners,
-                           at_module=at_module, reexported=reexported)
-    return _Site(ext, key, unit, module, used, sorted(owners), why)
+    reexported = sorted(b.name for b in used if b.name in exported)
+    hooks = sorted(facts.functions[t].name for t in targets if t in facts.functions
+                   and facts.functions[t].outer is None and "environment" in unit.roles
+                   and facts.functions[t].name.startswith(_HOOK_PREFIXES))
+    if hooks:
+        return _Site(ext, key, unit, module, used, sorted(targets),
+                     f"used by the {hooks[0]}() hook, which runs on every behave run anyway",
+                     hook=True)
+    loadtime = ctx.trace.loadtime_names.get(unit.display, set())
+    why = _why_not_movable(ctx, facts, site, used=used, unused=unused, targets=targets,
+                           at_module=at_module, reexported=reexported, loadtime=loadtime)
+    if why is not None and why.startswith(_AT_LOAD):  # needed while loading: nothing to advise
+        return _Site(ext, key, unit, module, used, sorted(targets), why[len(_AT_LOAD):],
+                     hook=True)
+    return _Site(ext, key, unit, module, used, sorted(targets), why)
 
 
 def _figures(ctx: RuleContext, costs: CostModel, ext: ExternalImport, key: SiteKey,
@@ -138,18 +160,19 @@ def _module_rules(ctx: RuleContext, emit: Emit, costs: CostModel, sites: list[_S
     with_all = costs.saving(keys)
     for s in movable:
         alone = costs.saving([s.key])
-        if max(alone, with_movable, with_all) < opts.min_cost_ms:
-            continue
+        achievable = max(alone, with_movable)
+        if achievable < opts.min_cost_ms:
+            continue  # kept loaded by imports that cannot move: their QH101 is the advice
         facts = s.unit.facts
         assert facts is not None
         site = s.ext.site
         standalone = costs.standalone_ms(s.ext.form)
         paid = costs.paid_ms(s.key)
         others = [o for o in sites if o is not s]
-        labels = [_label(facts, o) for o in s.owners]
-        names = sorted({facts.functions[o].name for o in s.owners})
+        labels = [_label(facts, t) for t in s.targets]
+        names = sorted({facts.functions[t].name for t in s.targets})
         data = _figures(ctx, costs, s.ext, s.key, movable_keys)
-        data.update(functions=labels, owners=s.owners, names=[b.name for b in s.used],
+        data.update(functions=labels, targets=s.targets, names=[b.name for b in s.used],
                     others=[f"{o.key.path}:{o.key.line}" for o in others],
                     saving_with_blockers_ms=round(with_all, 3))
         if not others:
@@ -166,15 +189,15 @@ def _module_rules(ctx: RuleContext, emit: Emit, costs: CostModel, sites: list[_S
                 sentence += f", and making the others lazy too saves {ms(with_all)}"
         emit("QH102", s.unit.display, site.line,
              f"`{s.module}` ({ms(standalone)}) is imported at module level but used only in "
-             f"{len(s.owners)} function(s): {'; '.join(labels)}; {sentence}"
+             f"{len(s.targets)} function(s): {'; '.join(labels)}; {sentence}"
              f"{_via(s.ext, s.unit, s.module, paid)}",
              f"move the import into {', '.join(names)} (`qhub audit --diff` does it), or "
              + _hint(ctx.target, site, s.used),
              end_line=site.end_line, module=s.module, chain=chain_locations(s.ext.chain),
              data=data,
-             severity=Severity.WARNING if standalone >= opts.heavy_threshold_ms
+             severity=Severity.WARNING if achievable >= opts.heavy_threshold_ms
              else Severity.INFO)
-    blockers = [s for s in sites if s.why is not None]
+    blockers = [s for s in sites if s.why is not None and not s.hook]
     first_blocker = blockers[0] if blockers else None
     for s in blockers:
         paid = costs.paid_ms(s.key)
@@ -216,7 +239,8 @@ def _used(facts: FileFacts, b: Binding) -> bool:
 
 def _why_not_movable(
     ctx: RuleContext, facts: FileFacts, site: ImportSite, *, used: Sequence[Binding],
-    unused: Sequence[Binding], owners: set[int], at_module: list[int], reexported: list[str],
+    unused: Sequence[Binding], targets: set[int], at_module: list[int], reexported: list[str],
+    loadtime: set[str],
 ) -> str | None:
     """Why the import cannot move into the functions that use it (None: it can)."""
     if at_module:
@@ -229,30 +253,37 @@ def _why_not_movable(
         return "imported inside a try/if/with block"
     if unused:
         return "the same statement imports names that are not used"
-    if not owners:
+    if not targets:
         return "used only in type comments or string annotations"
-    if len(owners) > ctx.options.max_uses:
-        return f"used in {len(owners)} functions"
-    for o in sorted(owners):
-        info = facts.functions.get(o)
+    if len(targets) > ctx.options.max_uses:
+        return f"used in {len(targets)} functions"
+    for t in sorted(targets):
+        info = facts.functions.get(t)
         if info is None:
-            return "used in a nested scope"
+            return f"used in a lambda (line {-t})"
         if info.inline_body:
             return f"{info.name}() has its body on the `def` line"
-        if info.name in facts.module_calls:
-            return f"used by {info.name}(), which is called at import time"
+        bases = facts.class_bases.get(info.cls or "", [])
+        if info.cls is not None and any(b.startswith(_REGISTRATION_BASES) for b in bases):
+            return (f"{_AT_LOAD}{info.cls}.{info.name}() is called by behave while it registers "
+                    "steps (a step-matcher or parameter-type class)")
+        if info.outer is None and info.name in facts.module_calls:
+            return f"{_AT_LOAD}used by {info.name}(), which is called at import time"
+        if info.outer is None and info.name in loadtime:
+            return f"{_AT_LOAD}used by {info.name}(), which another module calls at import time"
         if {b.name for b in used} & info.globals_declared:
             return f"{info.name}() declares it global"
     return None
 
 
-def _label(facts: FileFacts, owner: int) -> str:
-    info = facts.functions.get(owner)
+def _label(facts: FileFacts, target: int) -> str:
+    info = facts.functions.get(target)
     if info is None:
-        return f"line {owner}"
+        return f"line {abs(target)}"
     if info.steps:
         return f'"{info.steps[0]}" ({info.name}, line {info.line})'
-    return f"{info.name}() (line {info.line})"
+    inside = f" in {info.outer}()" if info.outer else ""
+    return f"{info.name}(){inside} (line {info.line})"
 
 
 def _statement(site: ImportSite, bindings: Sequence[Binding]) -> str:

@@ -14,6 +14,8 @@ RULES = (
 def check(ctx: RuleContext, emit: Emit) -> None:
     for unit in ctx.project_units():
         assert unit.facts is not None
+        if not unit.roles & {"environment", "step"}:
+            continue  # helpers: only what costs step-loading time is reported there
         for site in unit.facts.imports:
             if site.in_loop:
                 emit("QH107", unit.display, site.line,

@@ -73,6 +73,7 @@ def check(ctx: RuleContext, emit: Emit) -> None:
              f"uses {_describe(ev)} ({behave}'s matching)",
              "delete the definition, or add the scenario that needs it",
              data={"behave": report.behave_version, "pattern": ev.step.pattern,
+                   "keyword": ev.step.keyword,
                    "location": f"{ev.unit}:{ev.step.location_line}"})
 
 

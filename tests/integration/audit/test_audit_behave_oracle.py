@@ -36,13 +36,14 @@ def _local(location: str, root: Path) -> str:
 
 
 def _defs(entries: list[str], root: Path) -> set[str]:
-    """``location pattern`` strings, locations made comparable, the project's only."""
+    """``location keyword pattern`` strings, locations made comparable, the project's
+    only (stacked decorators share a location: the keyword tells them apart)."""
     out = set()
     for entry in entries:
-        location, _, pattern = entry.partition(" ")
+        location, _, rest = entry.partition(" ")
         local = _local(location, root)
         if not local.startswith("/"):
-            out.add(f"{local} {pattern}")
+            out.add(f"{local} {rest}")
     return out
 
 
@@ -58,8 +59,8 @@ def test_step_rules_agree_with_behave(
     findings = result.report["findings"]
     ours_ambiguous = {_local(f["data"]["location"], project) for f in findings
                       if f["rule"] == "QH201"}
-    ours_unused = {f"{f['data']['location']} {f['data']['pattern']}" for f in findings
-                   if f["rule"] == "QH202"}
+    ours_unused = {f"{f['data']['location']} {f['data']['keyword']} {f['data']['pattern']}"
+                   for f in findings if f["rule"] == "QH202"}
     oracle = behave_oracle(project)
     if corpus.behave_fails(name):
         assert oracle.get("failed") or not oracle.get("matched"), oracle
@@ -74,11 +75,16 @@ def test_step_rules_agree_with_behave(
     exempt = set(spec.get("execute_steps_only", [])) | set(spec.get("uncertain", []))
     registered = _defs(oracle["registered"], copy)
     matched = _defs(oracle["matched"], copy)
-    dry_unused = {d for d in registered - matched if d.partition(" ")[2] not in exempt}
+    dry_unused = {d for d in registered - matched if _pattern(d) not in exempt}
     assert ours_unused == dry_unused
 
-    usage_unused = {f"{_local(u['location'], copy)} {u['pattern']}" for u in oracle["unused"]}
+    usage_unused = {f"{_local(u['location'], copy)} {u['keyword']} {u['pattern']}"
+                    for u in oracle["unused"]}
     usage_unused = {d for d in usage_unused if not d.startswith("/")}
     formatter_gap = set(spec.get("rule_background_only", [])) if corpus.series == "1.3" else set()
-    assert ours_unused == {d for d in usage_unused
-                           if d.partition(" ")[2] not in exempt | formatter_gap}
+    assert ours_unused == {d for d in usage_unused if _pattern(d) not in exempt | formatter_gap}
+
+
+def _pattern(entry: str) -> str:
+    """The pattern of a ``location keyword pattern`` entry."""
+    return entry.split(" ", 2)[2]

@@ -102,7 +102,7 @@ class TestFormats:
         jsonschema.validate(log, json.loads(SCHEMA.read_text()))
         run = log["runs"][0]
         assert {r["id"] for r in run["tool"]["driver"]["rules"]} == {r.id for r in RULES}
-        assert {r["ruleId"] for r in run["results"]} == {"QH201"}
+        assert {r["ruleId"] for r in run["results"]} == {"QH201", "QH202"}
         assert run["results"][0]["relatedLocations"]
 
     def test_output_file_and_unwritable_output(

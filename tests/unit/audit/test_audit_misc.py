@@ -52,7 +52,7 @@ def test_skeleton() -> None:
 
 def _finding(line: int, owners: list[int], names: list[str]) -> Finding:
     return Finding("QH102", "lazy-candidate", Severity.WARNING, Location("s.py", line), "m", "s",
-                   module="faker", data={"owners": owners, "names": names})
+                   module="faker", data={"targets": owners, "names": names})
 
 
 def test_plan_moves_into_functions_after_docstring(tmp_path: Path) -> None:
