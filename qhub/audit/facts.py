@@ -203,6 +203,8 @@ class FileFacts:
     """Module-level ``NAME = value`` assignments (line, value), in order."""
     module_calls: set[str] = field(default_factory=set)
     """Names called at import time (``X = helper()``, decorators): their bodies run at load."""
+    calls_in: dict[str, set[str]] = field(default_factory=dict)
+    """Top-level function name -> names it calls (``f(...)``, ``f.g(...)`` -> ``f``)."""
     class_bases: dict[str, list[str]] = field(default_factory=dict)
     """Module-level class -> its bases as dotted names, resolved through ``from`` imports
     (``behave.matchers.Matcher``)."""
@@ -719,6 +721,10 @@ class _Walker:
     def call(self, node: ast.Call) -> None:
         name = callee(node.func)
         at_load = not self.frames and self.owner == _MODULE
+        if self.owner != _MODULE and name:
+            outer = self.facts.functions.get(self.owner)
+            if outer is not None:
+                self.facts.calls_in.setdefault(outer.name, set()).add(name.split(".", 1)[0])
         if at_load and name:
             self.facts.module_calls.add(name.split(".", 1)[0])
         last = name.rsplit(".", 1)[-1]

@@ -45,6 +45,8 @@ CONVENTIONAL_NAMES = frozenset({
 })
 """Folder and file names every project has; an installed module of that name (a packaging
 slip, an editable checkout on the path) is not the project's fault."""
+HOOK_PREFIXES = ("before_", "after_")
+"""environment.py functions behave calls as hooks (``before_all``, ``after_scenario``...)."""
 _NOT_LIBRARIES = frozenset({"behave", "parse", "parse_type", "cucumber_expressions"})
 _EXTENSION_SUFFIXES = (".so", ".pyd", ".abi3.so")
 _BEHAVE_HINT = re.compile(rb"\bbehave\b")
@@ -144,6 +146,9 @@ class Trace:
     imported_names: dict[str, set[str]] = field(default_factory=dict)
     """Project module (display) -> names other modules import from it (for a star import:
     the names the importer reads)."""
+    hook_names: dict[str, set[str]] = field(default_factory=dict)
+    """Project module (display) -> imported names environment.py's hooks call (they run on
+    every behave run)."""
     loadtime_names: dict[str, set[str]] = field(default_factory=dict)
     """Project module (display) -> imported names other modules use at import time
     (module-level calls, decorators)."""
@@ -366,9 +371,16 @@ class Replay:
         if site.star:
             names.update(facts.names_read)
         names.update(n for n in site.names if n != "*")
+        hook_calls: set[str] = set()
+        if "environment" in unit.roles:
+            for name, called in facts.calls_in.items():
+                if name.startswith(HOOK_PREFIXES):
+                    hook_calls |= called
         for b in site.bindings:
             if b.name in facts.module_calls:  # called (or used as a decorator) at load
                 self.trace.loadtime_names.setdefault(target, set()).add(b.alias.name)
+            if b.name in hook_calls:
+                self.trace.hook_names.setdefault(target, set()).add(b.alias.name)
 
     @staticmethod
     def form(site: ImportSite, name: str) -> str:

@@ -16,7 +16,7 @@ from typing import Any
 
 from qhub.audit.costs import CostModel, SiteKey
 from qhub.audit.facts import Binding, FileFacts, ImportSite
-from qhub.audit.loadorder import ExternalImport, Unit
+from qhub.audit.loadorder import HOOK_PREFIXES, ExternalImport, Unit
 from qhub.audit.model import Location, Severity
 from qhub.audit.rules.base import Emit, Rule, RuleContext, chain_locations, chain_text, ms
 
@@ -124,12 +124,21 @@ def _analyse(ctx: RuleContext, emit: Emit, costs: CostModel, *, unit: Unit,
     reexported = sorted(b.name for b in used if b.name in exported)
     hooks = sorted(facts.functions[t].name for t in targets if t in facts.functions
                    and facts.functions[t].outer is None and "environment" in unit.roles
-                   and facts.functions[t].name.startswith(_HOOK_PREFIXES))
+                   and facts.functions[t].name.startswith(HOOK_PREFIXES))
     if hooks:
         return _Site(ext, key, unit, module, used, sorted(targets),
                      f"used by the {hooks[0]}() hook, which runs on every behave run anyway",
                      hook=True)
     loadtime = ctx.trace.loadtime_names.get(unit.display, set())
+    hooked = ctx.trace.hook_names.get(unit.display, set())
+    called = sorted(
+        f"{info.cls}.{info.name}" if info.cls else info.name
+        for info in (facts.functions[t] for t in targets if t in facts.functions)
+        if info.outer is None and (info.name in hooked or info.cls in hooked))
+    if called:
+        return _Site(ext, key, unit, module, used, sorted(targets),
+                     f"used by {called[0]}(), which environment.py's hooks use on every run",
+                     hook=True)
     why = _why_not_movable(ctx, facts, site, used=used, unused=unused, targets=targets,
                            at_module=at_module, reexported=reexported, loadtime=loadtime)
     if why is not None and why.startswith(_AT_LOAD):  # needed while loading: nothing to advise
