@@ -45,16 +45,26 @@ class CostModel:
         self.tree: dict[str, frozenset[str]] = {
             form: frozenset(n for n in tree if n not in baseline) for form, tree in trees.items()
         }
-        self.loaders: dict[str, set[SiteKey]] = {}
+        self.distinct: list[SiteKey] = list(dict.fromkeys(self.sites))
+        self.loaders: dict[str, int] = {}
+        """Module -> how many distinct statements load it."""
         self.payer: dict[str, SiteKey] = {}
+        for site in self.distinct:
+            for name in self.tree.get(site.form, ()):
+                self.loaders[name] = self.loaders.get(name, 0) + 1
         for site in self.sites:
             for name in self.tree.get(site.form, ()):
-                self.loaders.setdefault(name, set()).add(site)
                 self.payer.setdefault(name, site)
         self.paid_us: dict[SiteKey, int] = {}
         for name, site in self.payer.items():
             self.paid_us[site] = self.paid_us.get(site, 0) + self.self_us[name]
         self.total_ms = sum(self.self_us[n] for n in self.payer) / 1000.0
+        self._by_module: dict[str, list[SiteKey]] = {}
+        for site in self.distinct:
+            for name in self.tree.get(site.form, ()):
+                self._by_module.setdefault(name, []).append(site)
+        self._saved: dict[frozenset[SiteKey], float] = {}
+        self._known = set(self.distinct)
 
     def paid_ms(self, site: SiteKey) -> float:
         """What ``site`` costs where it stands in the load order."""
@@ -64,25 +74,22 @@ class CostModel:
         """What the statement costs first thing after behave started."""
         return sum(self.self_us[n] for n in self.tree.get(form, ())) / 1000.0
 
-    def first_site(self, form: str) -> SiteKey | None:
-        return next((s for s in self.sites if s.form == form), None)
-
     def gone(self, moved: Iterable[SiteKey]) -> set[str]:
         """Modules step loading no longer loads if the ``moved`` statements no longer ran."""
-        moved_set = set(moved)
-        names: set[str] = set()
-        for site in moved_set:
-            names.update(self.tree.get(site.form, ()))
-        return {n for n in names if n in self.loaders and self.loaders[n] <= moved_set}
+        counts: dict[str, int] = {}
+        for site in set(moved) & self._known:
+            for name in self.tree.get(site.form, ()):
+                counts[name] = counts.get(name, 0) + 1
+        return {n for n, c in counts.items() if c == self.loaders.get(n, -1)}
 
     def saving(self, moved: Iterable[SiteKey]) -> float:
         """Milliseconds step loading saves if the ``moved`` statements no longer ran."""
-        return sum(self.self_us[n] for n in self.gone(moved)) / 1000.0
+        key = frozenset(moved)
+        found = self._saved.get(key)
+        if found is None:
+            found = self._saved[key] = sum(self.self_us[n] for n in self.gone(key)) / 1000.0
+        return found
 
     def also_loading(self, module: str, exclude: Collection[SiteKey]) -> list[SiteKey]:
         """Other statements whose import loads ``module`` too, in load order."""
-        out: dict[SiteKey, None] = {}
-        for site in self.sites:
-            if site not in exclude and module in self.tree.get(site.form, ()):
-                out.setdefault(site)
-        return list(out)
+        return [s for s in self._by_module.get(module, []) if s not in exclude]

@@ -321,6 +321,7 @@ def display(path: Path, root: Path) -> str:
 
 def _module_costs(ctx: RuleContext, costs: CostModel) -> dict[str, ModuleCost]:
     out: dict[str, ModuleCost] = {}
+    seen: set[tuple[str, Location]] = set()
     for ext in ctx.trace.externals:
         m = ctx.measured.get(ext.form)
         if m is None:
@@ -339,7 +340,8 @@ def _module_costs(ctx: RuleContext, costs: CostModel) -> dict[str, ModuleCost]:
                 chain=[Location(f.path, f.line) for f in ext.chain], error=m.error,
                 cached=m.cached,
             )
-        if here not in entry.importers:
+        if (ext.form, here) not in seen:
+            seen.add((ext.form, here))
             entry.importers.append(here)
     return out
 
@@ -347,22 +349,18 @@ def _module_costs(ctx: RuleContext, costs: CostModel) -> dict[str, ModuleCost]:
 def _one_per_line(findings: list[Finding]) -> list[Finding]:
     """Keep the most important finding of each line; name the others in its data."""
     rank = {rid: i for i, rid in enumerate(rules.PRIORITY)}
-    best: dict[tuple[str, int], Finding] = {}
-    others: dict[tuple[str, int], list[str]] = {}
+    groups: dict[tuple[str, int], list[Finding]] = {}
     for f in findings:
-        key = (f.location.path, f.location.line)
-        current = best.get(key)
-        if current is None:
-            best[key] = f
+        groups.setdefault((f.location.path, f.location.line), []).append(f)
+    out: list[Finding] = []
+    for group in groups.values():
+        if len(group) == 1:
+            out.append(group[0])
             continue
-        if (rank.get(f.rule, 99), -f.severity) < (rank.get(current.rule, 99), -current.severity):
-            best[key] = f
-            others.setdefault(key, []).append(current.rule)
-        else:
-            others.setdefault(key, []).append(f.rule)
-    for key, rule_ids in others.items():
-        best[key].data["also"] = sorted(set(rule_ids) - {best[key].rule})
-    return list(best.values())
+        best = min(group, key=lambda f: (rank.get(f.rule, 99), -int(f.severity)))
+        best.data["also"] = sorted({f.rule for f in group} - {best.rule})
+        out.append(best)
+    return out
 
 
 def _module_names(folder: str) -> dict[str, str]:

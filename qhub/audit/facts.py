@@ -204,7 +204,8 @@ class FileFacts:
     module_calls: set[str] = field(default_factory=set)
     """Names called at import time (``X = helper()``, decorators): their bodies run at load."""
     calls_in: dict[str, set[str]] = field(default_factory=dict)
-    """Top-level function name -> names it calls (``f(...)``, ``f.g(...)`` -> ``f``)."""
+    """Top-level function name -> names it calls (``f(...)``, ``f.g(...)`` -> ``f``) and,
+    prefixed with a dot, methods it calls on any object (``x.start()`` -> ``.start``)."""
     class_bases: dict[str, list[str]] = field(default_factory=dict)
     """Module-level class -> its bases as dotted names, resolved through ``from`` imports
     (``behave.matchers.Matcher``)."""
@@ -333,6 +334,7 @@ class _Frame:
     assigned: dict[str, list[ast.expr]] = field(default_factory=dict)
     def_line: int = 0
     """Def line of the function (negative for a lambda)."""
+    node: ast.FunctionDef | ast.AsyncFunctionDef | None = None
     pending: dict[str, set[int]] = field(default_factory=dict)
     """Name -> innermost functions (def lines) that read it, not yet resolved."""
 
@@ -574,8 +576,7 @@ class _Walker:
         self.loop = 0
         self.outer_name = node.name
         self.bind_local(node.name)
-        frame = _Frame(locals=_arg_names(node.args), assigned=_local_assignments(node),
-                       def_line=node.lineno)
+        frame = _Frame(locals=_arg_names(node.args), def_line=node.lineno, node=node)
         self.frames.append(frame)
         for child in node.body:
             self.stmt(child)
@@ -721,10 +722,14 @@ class _Walker:
     def call(self, node: ast.Call) -> None:
         name = callee(node.func)
         at_load = not self.frames and self.owner == _MODULE
-        if self.owner != _MODULE and name:
+        if self.owner != _MODULE:
             outer = self.facts.functions.get(self.owner)
             if outer is not None:
-                self.facts.calls_in.setdefault(outer.name, set()).add(name.split(".", 1)[0])
+                called = self.facts.calls_in.setdefault(outer.name, set())
+                if name:
+                    called.add(name.split(".", 1)[0])
+                if isinstance(node.func, ast.Attribute):
+                    called.add("." + node.func.attr)  # a method called on some object
         if at_load and name:
             self.facts.module_calls.add(name.split(".", 1)[0])
         last = name.rsplit(".", 1)[-1]
@@ -834,6 +839,9 @@ class _Walker:
 
     def execute_steps(self, node: ast.Call) -> None:
         frame = self.frames[-1] if self.frames else None
+
+        if frame is not None and frame.node is not None and not frame.assigned:
+            frame.assigned = _local_assignments(frame.node)
 
         def lookup(name: str) -> list[ast.expr] | None:
             if frame is not None and name in frame.assigned:

@@ -149,6 +149,8 @@ class Trace:
     hook_names: dict[str, set[str]] = field(default_factory=dict)
     """Project module (display) -> imported names environment.py's hooks call (they run on
     every behave run)."""
+    hook_methods: set[str] = field(default_factory=set)
+    """Method names environment.py's hooks call on some object."""
     loadtime_names: dict[str, set[str]] = field(default_factory=dict)
     """Project module (display) -> imported names other modules use at import time
     (module-level calls, decorators)."""
@@ -376,6 +378,7 @@ class Replay:
             for name, called in facts.calls_in.items():
                 if name.startswith(HOOK_PREFIXES):
                     hook_calls |= called
+            self.trace.hook_methods |= {c[1:] for c in hook_calls if c.startswith(".")}
         for b in site.bindings:
             if b.name in facts.module_calls:  # called (or used as a decorator) at load
                 self.trace.loadtime_names.setdefault(target, set()).add(b.alias.name)

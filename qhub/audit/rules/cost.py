@@ -21,6 +21,7 @@ from qhub.audit.model import Location, Severity
 from qhub.audit.rules.base import Emit, Rule, RuleContext, chain_locations, chain_text, ms
 
 _HOOK_PREFIXES = ("before_", "after_")
+_CONSTRUCTORS = frozenset({"__init__", "__new__", "__post_init__"})
 _AT_LOAD = "\0"
 """Marks a reason that means "the module is needed while steps load anyway"."""
 _REGISTRATION_BASES = ("behave.", "cucumber_expressions.", "parse.", "parse_type.")
@@ -110,7 +111,7 @@ def _analyse(ctx: RuleContext, emit: Emit, costs: CostModel, *, unit: Unit,
                  f"{_via(ext, unit, module, paid)}, and hides which names the file uses",
                  "import the names you need inside the steps that use them",
                  end_line=site.end_line, module=module, chain=chain_locations(ext.chain),
-                 data=_figures(ctx, costs, ext, key, [key]))
+                 data=_figures(ctx, costs, ext, key, costs.saving([key])))
         return None
     unused = [b for b in site.bindings if not _used(facts, b)]
     if len(unused) == len(site.bindings):
@@ -131,10 +132,13 @@ def _analyse(ctx: RuleContext, emit: Emit, costs: CostModel, *, unit: Unit,
                      hook=True)
     loadtime = ctx.trace.loadtime_names.get(unit.display, set())
     hooked = ctx.trace.hook_names.get(unit.display, set())
+    methods = ctx.trace.hook_methods | _CONSTRUCTORS
     called = sorted(
         f"{info.cls}.{info.name}" if info.cls else info.name
         for info in (facts.functions[t] for t in targets if t in facts.functions)
-        if info.outer is None and (info.name in hooked or info.cls in hooked))
+        if info.outer is None and (
+            (info.cls is None and info.name in hooked)
+            or (info.cls in hooked and info.name in methods)))
     if called:
         return _Site(ext, key, unit, module, used, sorted(targets),
                      f"used by {called[0]}(), which environment.py's hooks use on every run",
@@ -148,13 +152,13 @@ def _analyse(ctx: RuleContext, emit: Emit, costs: CostModel, *, unit: Unit,
 
 
 def _figures(ctx: RuleContext, costs: CostModel, ext: ExternalImport, key: SiteKey,
-             together: list[SiteKey]) -> dict[str, Any]:
+             together: float) -> dict[str, Any]:
     return {
         "standalone_ms": round(costs.standalone_ms(ext.form), 3),
         "cumulative_ms": round(ctx.measured[ext.form].cumulative_us / 1000.0, 3),
         "paid_ms": round(costs.paid_ms(key), 3),
         "saving_alone_ms": round(costs.saving([key]), 3),
-        "saving_all_ms": round(costs.saving(together), 3),
+        "saving_all_ms": round(together, 3),
     }
 
 
@@ -177,20 +181,20 @@ def _module_rules(ctx: RuleContext, emit: Emit, costs: CostModel, sites: list[_S
         site = s.ext.site
         standalone = costs.standalone_ms(s.ext.form)
         paid = costs.paid_ms(s.key)
-        others = [o for o in sites if o is not s]
+        others = [o for o in sites[:4] if o is not s][:3]
+        n_others = len(sites) - 1
         labels = [_label(facts, t) for t in s.targets]
         names = sorted({facts.functions[t].name for t in s.targets})
-        data = _figures(ctx, costs, s.ext, s.key, movable_keys)
+        data = _figures(ctx, costs, s.ext, s.key, with_movable)
         data.update(functions=labels, targets=s.targets, names=[b.name for b in s.used],
-                    others=[f"{o.key.path}:{o.key.line}" for o in others],
-                    saving_with_blockers_ms=round(with_all, 3))
-        if not others:
+                    others=n_others, saving_with_blockers_ms=round(with_all, 3))
+        if not n_others:
             sentence = f"moving it into them saves {ms(alone)} of step loading"
         else:
             listed = "; ".join(
                 f"{o.key.path}:{o.key.line}" + ("" if o.why is None else f" (cannot move: {o.why})")
-                for o in others[:3])
-            more = f" and {len(others) - 3} more" if len(others) > 3 else ""
+                for o in others)
+            more = f" and {n_others - len(others)} more" if n_others > len(others) else ""
             sentence = (f"moving only this import saves {ms(alone)}, because other imports "
                         f"also load it: {listed}{more}; moving every movable one saves "
                         f"{ms(with_movable)}")
@@ -228,7 +232,7 @@ def _module_rules(ctx: RuleContext, emit: Emit, costs: CostModel, sites: list[_S
              f"move into a function: {s.why}",
              _blocker_fix(ctx, s),
              end_line=site.end_line, module=s.module, chain=chain_locations(s.ext.chain),
-             data=_figures(ctx, costs, s.ext, s.key, keys))
+             data=_figures(ctx, costs, s.ext, s.key, with_all))
 
 
 def _blocker_fix(ctx: RuleContext, s: _Site) -> str:
