@@ -40,9 +40,11 @@ exec(compile(_req["form"], "<qhub-audit>", "exec"), {"__name__": "__qhub_audit__
 _s.stdout.write("\n@@qhub-modules@@ " + " ".join(sorted(_s.modules)) + "\n")
 """
 
-_BASELINE_ENV = """import json, os, sys
+_BASELINE_ENV = """import sys
+_names = sorted(sys.modules)  # before this file imports anything itself
+import json, os
 with open(os.environ["QHUB_BASELINE_OUT"], "w") as fh:
-    json.dump(sorted(sys.modules), fh)
+    json.dump(_names, fh)
 """
 
 _BASELINE = r"""
@@ -222,7 +224,7 @@ def behave_baseline(interp: Interpreter, iso: Isolation, cache: JsonCache) -> se
     """
     if interp.behave_version is None:
         return set()
-    key = cache.key("baseline", interp.executable, interp.version, interp.behave_version,
+    key = cache.key("baseline-2", interp.executable, interp.version, interp.behave_version,
                     iso.path)
     hit = cache.get(key)
     if hit is not None and isinstance(hit.get("modules"), list):
