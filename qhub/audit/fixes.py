@@ -111,6 +111,8 @@ def plan_file(path: str, absolute: Path, findings: list[Finding]) -> FilePlan:
     for start, end, text in sorted(edits, key=lambda e: (e[0], e[1]), reverse=True):
         lines[start:end] = text
     new = "".join(lines)
+    if not old.startswith("\n"):
+        new = new.lstrip("\n")  # the moved import was the file's first line
     try:
         ast.parse(new)
     except SyntaxError:
