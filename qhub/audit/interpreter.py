@@ -216,7 +216,10 @@ def probe(python: str, root: Path, cache: JsonCache, cwd: str) -> Interpreter:
     key = cache.key("interpreter", python, pythonpath)
     hit = cache.get(key)
     if hit is not None and _still_valid(hit):
-        return _interpreter(hit["info"])
+        try:
+            return _interpreter(hit["info"])
+        except AuditError:
+            pass  # a damaged cache entry is a miss
     info = _run_json(python, ["-c", _INFO], cwd=cwd, env=_env(pythonpath), timeout=60)
     stamps = [[p, _stamp(p)] for p in [python, info["executable"], *info["path"]]]
     cache.put(key, {"info": info, "stamps": stamps})
@@ -272,14 +275,15 @@ def resolve(
     out: dict[str, Resolution] = {}
     for name in wanted:
         item = data.get(name) if isinstance(data, dict) else None
-        if not isinstance(item, dict):
+        try:
+            origin = item.get("origin") if isinstance(item, dict) else None
+            out[name] = Resolution(
+                kind=str(item["kind"]), origin=str(origin) if origin else None,
+                locations=[str(p) for p in item.get("locations", [])],
+                package=bool(item.get("package")), error=item.get("error"),
+            ) if isinstance(item, dict) else Resolution("missing")
+        except (KeyError, TypeError, AttributeError):
             out[name] = Resolution("missing")
-            continue
-        out[name] = Resolution(
-            kind=str(item.get("kind", "missing")), origin=item.get("origin"),
-            locations=[str(p) for p in item.get("locations", [])],
-            package=bool(item.get("package")), error=item.get("error"),
-        )
     return out
 
 

@@ -245,3 +245,21 @@ def test_console_script_and_progress_on_a_terminal(
     assert proc.returncode == 1
     assert json.loads(out)["summary"]["findings"] == 8  # default threshold: 50 ms
     assert b"qhub audit: measuring imports" in seen
+
+
+def test_damaged_cache_entries_are_misses(
+    copy_suite: Callable[[str], Path], run_audit_cli: Callable[..., Any], tmp_path: Path,
+) -> None:
+    """Every cached answer may be hostile: garbage in each entry, the audit still agrees."""
+    project = copy_suite("stacked")
+    cache = tmp_path / "hostile-cache"
+    first = run_audit_cli(project, "--cache-dir", str(cache), "--format", "json")
+    entries = list(cache.glob("*.json"))
+    assert entries
+    for i, entry in enumerate(entries):
+        garbage = [{"format": 2, "info": {"version_info": "x"}, "stamps": []},
+                   {"format": 2, "answer": {"status": {"0": 5}, "used": ["x"]}},
+                   {"format": 2, "info": {"cmd": 5}, "stamps": []}][i % 3]
+        entry.write_text(json.dumps(garbage))
+    again = run_audit_cli(project, "--cache-dir", str(cache), "--format", "json")
+    assert again.code == first.code and again.findings == first.findings, again.stderr
