@@ -17,13 +17,14 @@ from typing import TYPE_CHECKING, Any
 from qhub.audit import interpreter, layout, measure, rules, stepcheck
 from qhub.audit.cache import JsonCache
 from qhub.audit.costs import CostModel, SiteKey
-from qhub.audit.facts import FileFacts, analyse
+from qhub.audit.facts import FileFacts
 from qhub.audit.loadorder import CONVENTIONAL_NAMES, Replay, StepEvent, Trace
 from qhub.audit.model import AuditResult, Finding, Location, ModuleCost, Severity, natural_key
 from qhub.audit.options import AuditOptions, options_from
 from qhub.audit.progress import Progress
 from qhub.audit.rules.base import RuleContext
 from qhub.audit.sources import SourceFile, read_source
+from qhub.audit.walker import analyse
 from qhub.exceptions import AuditError
 
 if TYPE_CHECKING:

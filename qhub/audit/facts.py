@@ -236,22 +236,7 @@ class FileFacts:
         return codes
 
 
-def analyse(tree: ast.Module, source: str) -> FileFacts:
-    """Collect :class:`FileFacts` from a parsed module."""
-    facts = FileFacts()
-    facts.constants = _constants(tree)
-    _comments(source, facts)
-    from qhub.audit.walker import Walker
-
-    walker = Walker(facts)
-    walker.functions_by_name, walker.pattern_assigned = _module_functions(tree)
-    walker.run(tree)
-    facts.converters = {name: walker.converter_function(name)
-                        for name in walker.functions_by_name}
-    return facts
-
-
-def _constants(tree: ast.Module) -> dict[str, str]:
+def module_constants(tree: ast.Module) -> dict[str, str]:
     """Module-level names bound once to a string constant."""
     seen: dict[str, str | None] = {}
     for stmt in tree.body:
@@ -267,7 +252,7 @@ def _constants(tree: ast.Module) -> dict[str, str]:
     return {k: v for k, v in seen.items() if v is not None}
 
 
-def _comments(source: str, facts: FileFacts) -> None:
+def read_comments(source: str, facts: FileFacts) -> None:
     if "#" not in source:
         return
     try:
@@ -309,7 +294,7 @@ def const_str(node: ast.expr | None) -> str | None:
     return None
 
 
-def _module_functions(
+def module_functions(
     tree: ast.Module,
 ) -> tuple[dict[str, list[ast.FunctionDef | ast.AsyncFunctionDef]], set[str]]:
     """Module-level functions by name, and those given a ``.pattern`` attribute later."""

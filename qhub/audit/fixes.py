@@ -18,9 +18,9 @@ from pathlib import Path
 
 from qhub._atomic import AtomicWriteError, atomic_write_text
 from qhub._bounded import InputLimitError, read_regular_text
-from qhub.audit.facts import analyse
 from qhub.audit.model import AuditResult, Finding
 from qhub.audit.sources import DEFAULT_MAX_BYTES
+from qhub.audit.walker import analyse
 from qhub.exceptions import AuditError
 
 

@@ -29,6 +29,9 @@ from qhub.audit.facts import (
     TypeSpec,
     callee,
     const_str,
+    module_constants,
+    module_functions,
+    read_comments,
 )
 from qhub.audit.templates import TemplateBuilder
 
@@ -611,3 +614,16 @@ class Walker:
                 if text:
                     self.facts.all_names.add(text)
                     self.use(text, node.lineno)
+
+
+def analyse(tree: ast.Module, source: str) -> FileFacts:
+    """Collect :class:`FileFacts` from a parsed module."""
+    facts = FileFacts()
+    facts.constants = module_constants(tree)
+    read_comments(source, facts)
+    walker = Walker(facts)
+    walker.functions_by_name, walker.pattern_assigned = module_functions(tree)
+    walker.run(tree)
+    facts.converters = {name: walker.converter_function(name)
+                        for name in walker.functions_by_name}
+    return facts

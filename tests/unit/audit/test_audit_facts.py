@@ -5,7 +5,8 @@ from __future__ import annotations
 import ast
 import textwrap
 
-from qhub.audit.facts import FileFacts, ImportSite, MatcherSet, PathEdit, StepDef, TypeReg, analyse
+from qhub.audit.facts import FileFacts, ImportSite, MatcherSet, PathEdit, StepDef, TypeReg
+from qhub.audit.walker import analyse
 
 
 def facts_of(src: str) -> FileFacts:

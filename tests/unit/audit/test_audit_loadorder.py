@@ -6,10 +6,11 @@ import os
 from pathlib import Path
 
 from qhub.audit.engine import display
-from qhub.audit.facts import FileFacts, analyse
+from qhub.audit.facts import FileFacts
 from qhub.audit.interpreter import Interpreter, Resolution
 from qhub.audit.loadorder import Replay, StepEvent, Trace
 from qhub.audit.sources import read_source
+from qhub.audit.walker import analyse
 
 SITE = "/usr/lib/fake-site"
 
