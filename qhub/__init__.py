@@ -60,7 +60,7 @@ _LAZY: dict[str, str] = {
     "profile_imports": "qhub.imports",
     "lazy_import": "qhub.imports",
     "create_lazy_loader": "qhub.imports",
-    "audit_step_definitions": "qhub.imports",
+    "audit_step_definitions": "qhub.audit",
 }
 
 __all__ = [
@@ -112,6 +112,7 @@ __getattr__, __dir__ = lazy_exports(__name__, _LAZY)
 
 if TYPE_CHECKING:  # pragma: no cover - for type checkers and IDEs only
     from qhub.api import BaseAPIClient
+    from qhub.audit import audit_step_definitions
     from qhub.behave import install
     from qhub.cache import (
         CacheManager,
@@ -131,7 +132,6 @@ if TYPE_CHECKING:  # pragma: no cover - for type checkers and IDEs only
     )
     from qhub.imports import (
         ImportOptimizer,
-        audit_step_definitions,
         create_lazy_loader,
         lazy_import,
         profile_imports,
