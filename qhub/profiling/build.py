@@ -449,6 +449,9 @@ def _process_start(capture: RunCapture) -> tuple[int, str]:
     wall_ns, perf_ns = capture.clock_anchor
     if capture.process_start_ns is not None:
         return perf_ns - (wall_ns - capture.process_start_ns), "given"
+    previous = capture.previous_run_end_ns
+    if previous is not None and previous <= perf_ns:
+        return previous, "end of the previous run in this process"
     age = process_age_ns()
     if age is not None:
         return time.perf_counter_ns() - age, "/proc/self/stat"
@@ -518,8 +521,12 @@ def build_record(capture: RunCapture, meta: RunMeta) -> RunRecord:
     hooks = _hook_rows(capture, _qhub_inside_before_all(capture))
     totals = _totals(capture, len(step_rows), outcomes=meta.group_source != "own")
     worker = meta.worker_id
+    wall_ns, perf_ns = capture.clock_anchor
     run = dataclasses.replace(
-        meta, status=run_status(capture, totals, hooks), wall_ms=attribution.wall_ms
+        meta,
+        status=run_status(capture, totals, hooks),
+        wall_ms=attribution.wall_ms,
+        start_epoch_ms=round((wall_ns - (perf_ns - start_ns)) / 1e6, 3),
     )
     return RunRecord(
         run=run,

@@ -71,6 +71,9 @@ class RunCapture:
     finished_ns: int
     process_start_ns: int | None = None
     """Process start as ``time.time_ns()`` when the caller knows it (else read from /proc)."""
+    previous_run_end_ns: int | None = None
+    """End of an earlier run in this process (perf clock): this run is measured from there,
+    not from the process start (a behavex worker runs many)."""
     run_started_span: tuple[int, int] | None = None
     """qhub's own start-of-run work (loading the report code), on the perf clock."""
     phases: Mapping[str, int] = field(default_factory=dict)

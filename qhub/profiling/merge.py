@@ -214,7 +214,7 @@ def merge_records(records: Sequence[RunRecord], *, pooled: bool = False) -> RunR
     run_ids = list(dict.fromkeys(r.run.id for r in records))
     statuses = [r.run.status for r in records]
     status = max(statuses, key=lambda s: _STATUS_RANK.get(s, 0))
-    wall = sum(r.run.wall_ms for r in records) if pooled else max(r.run.wall_ms for r in records)
+    wall = sum(r.run.wall_ms for r in records) if pooled else _span_ms(records)
     label = (
         f"process start, summed over {len(run_ids)} runs (pooled)"
         if pooled
@@ -225,8 +225,12 @@ def merge_records(records: Sequence[RunRecord], *, pooled: bool = False) -> RunR
         id=run_ids[0] if len(run_ids) == 1 else f"pooled-{len(run_ids)}-runs",
         status=status,
         wall_ms=round(wall, 3),
-        workers=sum(r.run.workers for r in records),
-        worker_ids=tuple(workers),
+        workers=len(set(workers)),
+        worker_ids=tuple(dict.fromkeys(workers)),
+        start_epoch_ms=min(
+            (r.run.start_epoch_ms for r in records if r.run.start_epoch_ms is not None),
+            default=None,
+        ),
         parts=tuple(p for r in records for p in (r.run.parts or (r.run.part,))),
         pooled_runs=tuple(run_ids) if pooled else (),
         finished_at=max(r.run.finished_at for r in records),
@@ -254,6 +258,15 @@ def merge_records(records: Sequence[RunRecord], *, pooled: bool = False) -> RunR
         stats=_stats(records, workers),
         schema=first.schema,
     )
+
+
+def _span_ms(records: Sequence[RunRecord]) -> float:
+    """Wall time of one run's parts: first start to last end on one time line (when known)."""
+    starts = [r.run.start_epoch_ms for r in records]
+    if any(s is None for s in starts):
+        return max(r.run.wall_ms for r in records)
+    ends = [(s or 0.0) + r.run.wall_ms for s, r in zip(starts, records, strict=True)]
+    return max(ends) - min(s or 0.0 for s in starts)
 
 
 def _any_dirty(values: Iterable[bool | None]) -> bool | None:

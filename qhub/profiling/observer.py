@@ -31,6 +31,8 @@ if TYPE_CHECKING:
     from qhub.profiling.end_of_run import RunOutcome
 
 ENDINGS = ("interrupted", "sigterm", "sighup")
+_LAST_RUN_END: list[int] = []
+"""perf_counter_ns at the end of the latest run finished in this process (if any)."""
 """How a run can be cut short (:meth:`BehaveObserver.mark_interrupted`)."""
 
 
@@ -219,13 +221,15 @@ class BehaveObserver:
         finished_ns = self._clock()
         if not self.enabled:
             return []
+        previous = _LAST_RUN_END[-1] if _LAST_RUN_END else None
+        _LAST_RUN_END[:] = [finished_ns]
         # Building the report allocates many small containers; with behave's whole model
         # alive, each automatic collection they trigger walks every object of the run (at
         # 20,000 steps that was half of finish()). Nothing here makes cyclic garbage.
         collecting = gc.isenabled()
         gc.disable()
         try:
-            capture = self.freeze(stats, finished_ns, features)
+            capture = self.freeze(stats, finished_ns, features, previous)
             from qhub.profiling.end_of_run import finish_run
 
             self._outcome = finish_run(capture, self.config)
@@ -274,7 +278,11 @@ class BehaveObserver:
             pass
 
     def freeze(
-        self, stats: dict[str, Any], finished_ns: int, features: Sequence[Any] | None = None
+        self,
+        stats: dict[str, Any],
+        finished_ns: int,
+        features: Sequence[Any] | None = None,
+        previous_run_end_ns: int | None = None,
     ) -> RunCapture:
         """Everything collected so far as one immutable :class:`RunCapture`."""
         parse = self._rss_parse
@@ -313,6 +321,7 @@ class BehaveObserver:
             clock_anchor=self._anchor or (time.time_ns(), finished_ns),
             finished_ns=finished_ns,
             process_start_ns=self._process_start_ns,
+            previous_run_end_ns=previous_run_end_ns,
             run_started_span=self._run_started_span,
             phases=dict(self._phases),
             step_modules=self._step_modules,

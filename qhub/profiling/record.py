@@ -69,6 +69,9 @@ class RunMeta:
     """``passed``, ``failed``, or how the run was cut short: ``interrupted``, ``sigterm``,
     ``sighup``."""
     wall_ms: float = 0.0
+    start_epoch_ms: float | None = None
+    """When the measured span began (process start, or the end of the previous run in the
+    same process), as Unix time in ms: lets parts of one run be placed on one time line."""
     workers: int = 1
     worker_ids: tuple[str, ...] = ()
     parts: tuple[str, ...] = ()

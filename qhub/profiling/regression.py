@@ -12,13 +12,16 @@ test is chosen by what the samples allow:
 ``run-distribution``
     Few samples per run, at least :data:`MIN_DISTRIBUTION_RUNS` baseline runs: the current
     value is compared with the baseline runs' distribution, a one-sided prediction bound
-    ``median + t(1-alpha, n-1) * 1.4826 * MAD * sqrt(1 + 1/n)`` over the n per-run values
-    (median and MAD: robust to one odd baseline run). Designed for a false-alarm rate of
-    ``alpha`` per item when run-to-run noise is roughly normal.
+    ``median + t(1-alpha, n-1) * sigma * sqrt(1 + 1/n)`` over the n per-run values, where
+    ``sigma`` is ``1.4826 * MAD`` (median and MAD: robust to one odd baseline run) but never
+    less than the *minimum spread*: ``max(noise_floor_ms / 2, 5 % of the median)`` — three
+    runs that happen to agree to the microsecond say nothing about the next one. Designed
+    for a false-alarm rate of ``alpha`` per item when run-to-run noise is roughly normal.
 ``ratio``
     Few samples and only one or two baseline runs: there is no estimate of run-to-run
     noise, so a plain ratio rule applies, with its own, larger threshold
-    (``single_run_percent``, default 100 %: twice as slow).
+    (``single_run_percent``, default 100 %: twice as slow), and the change must also exceed
+    :data:`RATIO_SPREADS` minimum spreads (what the prediction bound of three runs would ask).
 
 Whatever the test, a change also has to pass the thresholds: the statistic (median by
 default) moved by more than every ``STAT:N%`` / ``STAT:Nms`` expression allows — the
@@ -45,6 +48,10 @@ MIN_TEST_SAMPLES = 5
 MIN_DISTRIBUTION_RUNS = 3
 """Baseline runs needed to estimate run-to-run spread."""
 MAD_TO_SIGMA = 1.4826
+MIN_RELATIVE_SPREAD = 0.05
+"""Run-to-run spread assumed at least: 5 % of an item's value (and half the noise floor)."""
+RATIO_SPREADS = 8.0
+"""The ratio rule's absolute margin in minimum spreads (t(0.99, 2) * sqrt(4/3) = 8.04)."""
 
 STATISTICS: dict[str, Callable[[Sequence[float]], float]] = {
     "median": median,
@@ -241,12 +248,17 @@ class RegressionCheck:
             )  # fmt: skip
         return self._result(sign, method, base, cur, f"p = {p:.2g} < {self.alpha:g}", p=p)
 
+    def min_spread(self, center: float) -> float:
+        """The run-to-run standard deviation assumed at least for an item of this size."""
+        return max(self.noise_floor_ms / 2.0, MIN_RELATIVE_SPREAD * abs(center))
+
     def prediction_bounds(self, values: Sequence[float]) -> tuple[float, float]:
         """One-sided (lower, upper) prediction bounds at ``alpha`` for one more run's value."""
         n = len(values)
         center = median(values)
-        mad = median([abs(v - center) for v in values]) * MAD_TO_SIGMA
-        margin = t_quantile(1.0 - self.alpha, n - 1) * mad * math.sqrt(1.0 + 1.0 / n)
+        sigma = max(median([abs(v - center) for v in values]) * MAD_TO_SIGMA,
+                    self.min_spread(center))  # fmt: skip
+        margin = t_quantile(1.0 - self.alpha, n - 1) * sigma * math.sqrt(1.0 + 1.0 / n)
         return center - margin, center + margin
 
     def _distribution(
@@ -277,7 +289,10 @@ class RegressionCheck:
         method = "ratio"
         sign, why_not = self._effect(base, cur, base_all, cur_all)
         factor = 1.0 + self.single_run_percent / 100.0
-        bound = base * factor if cur >= base else base / factor
+        margin = RATIO_SPREADS * self.min_spread(base)
+        bound = (
+            max(base * factor, base + margin) if cur >= base else min(base / factor, base - margin)
+        )
         label = f"{runs} baseline run{'s' if runs > 1 else ''}: no noise estimate"
         if sign == 0:
             return self._result(0, method, base, cur, f"{why_not} ({label})", bound=bound)

@@ -60,6 +60,11 @@ class TestRatioRule:
         assert (d.verdict, d.method, d.bound_ms) == ("unchanged", "ratio", 30.0)
         assert "ratio rule's 100%" in d.reason
 
+    def test_tiny_item_needs_eight_minimum_spreads(self) -> None:
+        d = self.check.decide([[2.0]], [[9.9]])  # 5x, but within 2 + 8 * max(1, 0.1) = 10
+        assert (d.verdict, d.bound_ms) == ("unchanged", 10.0)
+        assert self.check.decide([[2.0]], [[10.1]]).verdict == "regression"
+
     def test_within_noise_floor(self) -> None:
         d = self.check.decide([[0.5]], [[2.4]])  # +380 % but 1.9 ms
         assert d.verdict == "unchanged"
@@ -81,11 +86,19 @@ class TestRunDistributionRule:
     check = RegressionCheck(noise_floor_ms=2.0)
 
     def test_bound_is_median_plus_t_mad(self) -> None:
-        values = [15.0, 16.0, 15.5, 15.2, 15.8]
+        values = [15.0, 19.0, 17.0, 16.0, 18.5]
         low, high = self.check.prediction_bounds(values)
-        mad = 1.4826 * 0.3  # deviations from 15.5: .5 .5 0 .3 .3 -> median .3
+        mad = 1.4826 * 1.5  # deviations from 17: 2 2 0 1 1.5 -> median 1.5
         margin = t_quantile(0.99, 4) * mad * math.sqrt(1 + 1 / 5)
-        assert (low, high) == pytest.approx((15.5 - margin, 15.5 + margin))
+        assert (low, high) == pytest.approx((17.0 - margin, 17.0 + margin))
+
+    def test_spread_never_below_the_minimum(self) -> None:
+        """Runs that agree closely: the minimum spread max(floor/2, 5 %) is used instead."""
+        values = [15.0, 16.0, 15.5, 15.2, 15.8]  # 1.4826 * MAD = 0.44 < max(1.0, 0.775)
+        _, high = self.check.prediction_bounds(values)
+        assert high == pytest.approx(15.5 + t_quantile(0.99, 4) * 1.0 * math.sqrt(1.2))
+        _, high = self.check.prediction_bounds([200.0, 201.0, 200.5])  # 5 % of 200.5
+        assert high == pytest.approx(200.5 + t_quantile(0.99, 2) * 10.025 * math.sqrt(4 / 3))
 
     def test_twice_as_slow_with_three_runs(self) -> None:
         d = self.check.decide([[15.0], [16.0], [15.5]], [[31.0]])
@@ -100,11 +113,17 @@ class TestRunDistributionRule:
         assert (d.verdict, d.method) == ("unchanged", "run-distribution")
         assert "spread" in d.reason
 
-    def test_identical_baseline_runs_fall_back_to_threshold_and_floor(self) -> None:
-        d = self.check.decide([[15.0], [15.0], [15.0]], [[18.1]])  # +20.7 %, 3.1 ms
+    def test_identical_baseline_runs_use_the_minimum_spread(self) -> None:
+        # bound 15 + t(0.99, 2) * max(2/2, 0.75) * sqrt(4/3) = 23.042
+        d = self.check.decide([[15.0], [15.0], [15.0]], [[23.0]])
+        assert (d.verdict, d.bound_ms) == ("unchanged", 23.042)
+        d = self.check.decide([[15.0], [15.0], [15.0]], [[23.1]])
         assert d.verdict == "regression"
-        d = self.check.decide([[15.0], [15.0], [15.0]], [[17.9]])  # +19.3 %
-        assert d.verdict == "unchanged"
+
+    def test_a_hiccup_on_a_tiny_item_is_not_a_regression(self) -> None:
+        """2 ms -> 6.4 ms once (+200 %, beyond the 2 ms floor): a scheduler hiccup."""
+        d = self.check.decide([[2.1], [2.12], [2.08]], [[6.4]])
+        assert (d.verdict, d.method) == ("unchanged", "run-distribution")
 
     def test_several_current_runs_use_their_median(self) -> None:
         d = self.check.decide([[15.0], [16.0], [15.5]], [[31.0], [15.6], [32.0]])
