@@ -195,8 +195,12 @@ class TestStdoutHygiene:
     """What qhub prints itself never lands in a machine-readable stdout."""
 
     def test_json_to_stdout_parses_with_warnings(self, make_project: Any, behave_run: Any) -> None:
-        project = make_project(config={"report": {"summary": False, "formats": ["json"]},
-                                       "profiling": {"history_db": "blocker/history.db"}})  # fmt: skip
+        project = make_project(
+            config={
+                "report": {"summary": False, "formats": ["json"]},
+                "profiling": {"history_db": "blocker/history.db"},
+            }
+        )
         (project / "blocker").write_text("a file where a folder should be")
         result = behave_run(project, "-f", "json", "-o", "-", "--no-summary")
         assert result.returncode == 0, result.output
