@@ -63,6 +63,8 @@ class Item:
     pattern: str = ""
     function: str = ""
     signature: str = ""
+    parts: int = 1
+    """Steps the item is made of (a scenario's); the noise floor is per step."""
     runs: tuple[tuple[float, ...], ...] = ()
 
     @property
@@ -117,7 +119,7 @@ def sample_set(records: Sequence[RunRecord], source: str = "", created_at: str =
                 pattern=row.pattern, function=row.function)  # fmt: skip
         for s in record.scenarios:
             add("scenario", s.key, [s.duration_ms], name=s.name, location=s.location,
-                file=s.file, signature=s.signature)  # fmt: skip
+                file=s.file, signature=s.signature, parts=max(1, s.steps or 1))  # fmt: skip
         for m in record.methods:
             add("method", m.method, m.samples_ms, name=m.method)
     items = {
@@ -154,7 +156,7 @@ def baseline_document(samples: SampleSet) -> dict[str, Any]:
                 key: {
                     "name": i.name, "location": i.location, "file": i.file,
                     "step_type": i.step_type, "pattern": i.pattern, "function": i.function,
-                    "signature": i.signature, "runs": i.runs,
+                    "signature": i.signature, "parts": i.parts, "runs": i.runs,
                 }
                 for key, i in samples.items.get(kind, {}).items()
             }

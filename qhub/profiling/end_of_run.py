@@ -122,12 +122,12 @@ def _open(config: QHubConfig, lock_problem: str | None) -> RunHistory | None:
 def _report(
     config: QHubConfig, history: RunHistory | None, record: RunRecord, notes: list[str]
 ) -> tuple[Report, tuple[Path, ...]]:
-    report = build_report(config, history, [record], notes=notes)
     if history is not None:
-        try:
+        try:  # before the report, whose trend includes this run
             history.set_figures(record.run.id, run_figures(record))
         except ProfilerError as exc:
             warn(f"{exc}; the trend misses this run")
+    report = build_report(config, history, [record], notes=notes)
     options = summary_options(config.report)
     written = write_reports(
         report, config.path(config.report.dir), list(config.report.formats), options

@@ -21,16 +21,18 @@ test is chosen by what the samples allow:
     Few samples and only one or two baseline runs: there is no estimate of run-to-run
     noise, so a plain ratio rule applies, with its own, larger threshold
     (``single_run_percent``, default 100 %: twice as slow), and the change must also exceed
-    :data:`RATIO_SPREADS` minimum spreads (what the prediction bound of three runs would ask).
+    :data:`RATIO_SPREADS` minimum spreads (by default 16 ms, or 80 % of a large item).
 
 Whatever the test, a change also has to pass the thresholds: the statistic (median by
 default) moved by more than every ``STAT:N%`` / ``STAT:Nms`` expression allows — the
 shape of pytest-benchmark's ``--benchmark-compare-fail`` — and by more than the absolute
-``noise_floor_ms``.
+``noise_floor_ms``. The noise floor is per step: an item made of several steps (a scenario
+of 10 steps) gets 10 times the floor, as each of its steps jitters on a busy machine.
 """
 
 from __future__ import annotations
 
+import dataclasses
 import math
 import re
 from collections.abc import Callable, Sequence
@@ -50,8 +52,9 @@ MIN_DISTRIBUTION_RUNS = 3
 MAD_TO_SIGMA = 1.4826
 MIN_RELATIVE_SPREAD = 0.05
 """Run-to-run spread assumed at least: 5 % of an item's value (and half the noise floor)."""
-RATIO_SPREADS = 8.0
-"""The ratio rule's absolute margin in minimum spreads (t(0.99, 2) * sqrt(4/3) = 8.04)."""
+RATIO_SPREADS = 16.0
+"""The ratio rule's absolute margin in minimum spreads: twice what the prediction bound of
+three runs asks (t(0.99, 2) * sqrt(4/3) = 8.04), as one run says nothing of the noise."""
 
 STATISTICS: dict[str, Callable[[Sequence[float]], float]] = {
     "median": median,
@@ -159,9 +162,20 @@ class RegressionCheck:
         )
 
     def decide(
-        self, baseline_runs: Sequence[Sequence[float]], current_runs: Sequence[Sequence[float]]
+        self,
+        baseline_runs: Sequence[Sequence[float]],
+        current_runs: Sequence[Sequence[float]],
+        *,
+        parts: int = 1,
     ) -> Decision:
-        """Judge one item from its samples per run on each side (none of them empty)."""
+        """Judge one item from its samples per run on each side (none of them empty).
+
+        ``parts``: how many steps the item is made of (a scenario's steps); the noise floor
+        and the minimum spread grow with it.
+        """
+        if parts > 1:
+            scaled = dataclasses.replace(self, noise_floor_ms=self.noise_floor_ms * parts)
+            return scaled.decide(baseline_runs, current_runs)
         stat = STATISTICS[self.statistic]
         base_runs = [list(r) for r in baseline_runs if r]
         cur_runs = [list(r) for r in current_runs if r]

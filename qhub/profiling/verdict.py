@@ -268,7 +268,7 @@ def _compare(cur: Item, base: Item, how: str, check: RegressionCheck) -> Compari
     }
     if not cur.samples or not base.samples:
         return Comparison(verdict="too_few_samples", reason="no samples on one side", **common)
-    decision = check.decide(base.runs, cur.runs)
+    decision = check.decide(base.runs, cur.runs, parts=max(cur.parts, base.parts))
     moved = "" if how == "key" else f" ({how}: was {base.location or base.key})"
     return Comparison(
         verdict=decision.verdict,

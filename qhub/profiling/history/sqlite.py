@@ -50,6 +50,11 @@ _RUN_COLS = (
     "id, seq, parts, finished_at, wall_ms, step_ms, status, pipeline, git_commit, git_branch,"
     " git_dirty, host, python, behave_version, qhub_version"
 )
+KNOWN_TABLES = frozenset(
+    {"runs", "parts", "damaged_parts", "baselines", "workers", "qhub_meta", "sqlite_sequence"}
+)
+"""Tables a qhub history may hold: a file without qhub's application_id holding others is
+someone else's database."""
 _STATUS_RANK = {"sigterm": 5, "sighup": 5, "interrupted": 4, "failed": 3, "error": 3}
 
 
@@ -170,9 +175,11 @@ class SQLiteHistory:
         try:
             db.execute(f"PRAGMA busy_timeout = {int(self.timeout_s * 1000)}")
             app_id = db.execute("PRAGMA application_id").fetchone()[0]
-            if app_id not in (0, APPLICATION_ID):
+            tables = {r[0] for r in db.execute("SELECT name FROM sqlite_master WHERE type='table'")}
+            if app_id not in (0, APPLICATION_ID) or (app_id == 0 and tables - KNOWN_TABLES):
                 raise HistoryUnavailableError(
-                    f"{WHAT} {self.location} is another program's SQLite database"
+                    f"{WHAT} {self.location} is another program's SQLite database; qhub will"
+                    " not use it: choose another profiling.history_db"
                 )
             db.execute("PRAGMA journal_mode = WAL")
             db.execute("PRAGMA synchronous = NORMAL")

@@ -52,18 +52,18 @@ class TestRatioRule:
         assert (d.baseline_ms, d.current_ms, d.change_percent, d.delta_ms) == (
             15.0, 150.0, 900.0, 135.0
         )  # fmt: skip
-        assert d.bound_ms == 30.0
+        assert d.bound_ms == 31.0  # max(2 x 15, 15 + 16 x max(1, 0.75))
         assert "1 baseline run: no noise estimate" in d.reason
 
     def test_under_the_ratio_threshold_is_unchanged(self) -> None:
-        d = self.check.decide([[15.0]], [[29.0]])
-        assert (d.verdict, d.method, d.bound_ms) == ("unchanged", "ratio", 30.0)
+        d = self.check.decide([[15.0]], [[30.5]])
+        assert (d.verdict, d.method, d.bound_ms) == ("unchanged", "ratio", 31.0)
         assert "ratio rule's 100%" in d.reason
 
-    def test_tiny_item_needs_eight_minimum_spreads(self) -> None:
-        d = self.check.decide([[2.0]], [[9.9]])  # 5x, but within 2 + 8 * max(1, 0.1) = 10
-        assert (d.verdict, d.bound_ms) == ("unchanged", 10.0)
-        assert self.check.decide([[2.0]], [[10.1]]).verdict == "regression"
+    def test_tiny_item_needs_sixteen_minimum_spreads(self) -> None:
+        d = self.check.decide([[2.0]], [[17.9]])  # 9x, but within 2 + 16 * max(1, 0.1) = 18
+        assert (d.verdict, d.bound_ms) == ("unchanged", 18.0)
+        assert self.check.decide([[2.0]], [[18.1]]).verdict == "regression"
 
     def test_within_noise_floor(self) -> None:
         d = self.check.decide([[0.5]], [[2.4]])  # +380 % but 1.9 ms
@@ -72,12 +72,13 @@ class TestRatioRule:
 
     def test_two_runs_use_their_median(self) -> None:
         d = self.check.decide([[10.0], [14.0]], [[30.0]])
-        assert (d.verdict, d.baseline_ms, d.bound_ms) == ("regression", 12.0, 24.0)
+        assert (d.verdict, d.baseline_ms, d.bound_ms) == ("regression", 12.0, 28.0)
         assert "2 baseline runs" in d.reason
 
     def test_improvement(self) -> None:
-        d = self.check.decide([[100.0]], [[40.0]])
-        assert (d.verdict, d.change_percent, d.bound_ms) == ("improvement", -60.0, 50.0)
+        d = self.check.decide([[100.0]], [[40.0]])  # bound min(100 / 2, 100 - 16 x 5)
+        assert (d.verdict, d.change_percent, d.bound_ms) == ("unchanged", -60.0, 20.0)
+        assert self.check.decide([[100.0]], [[19.0]]).verdict == "improvement"
 
 
 class TestRunDistributionRule:
@@ -124,6 +125,15 @@ class TestRunDistributionRule:
         """2 ms -> 6.4 ms once (+200 %, beyond the 2 ms floor): a scheduler hiccup."""
         d = self.check.decide([[2.1], [2.12], [2.08]], [[6.4]])
         assert (d.verdict, d.method) == ("unchanged", "run-distribution")
+
+    def test_floor_is_per_step(self) -> None:
+        """A 10-step scenario: floor 10 x 2 ms, minimum spread 10 ms; a burst of +26 ms on a
+        19 ms scenario is inside 19 + 8.04 x 10, a tenfold slowdown is not."""
+        base = [[19.0], [19.3], [18.7]]
+        d = self.check.decide(base, [[45.0]], parts=10)
+        assert (d.verdict, d.bound_ms) == ("unchanged", 99.42)
+        assert self.check.decide(base, [[45.0]]).verdict == "regression"  # as one step
+        assert self.check.decide(base, [[190.0]], parts=10).verdict == "regression"
 
     def test_several_current_runs_use_their_median(self) -> None:
         d = self.check.decide([[15.0], [16.0], [15.5]], [[31.0], [15.6], [32.0]])

@@ -37,7 +37,7 @@ Array.prototype.forEach.call(document.querySelectorAll("input.filter"),function(
 
 /* ---- axes with round ticks ---- */
 function niceStep(range,count){var raw=range/Math.max(1,count),mag=Math.pow(10,Math.floor(Math.log10(raw))),f=raw/mag;
-  return (f<=1?1:f<=2?2:f<=2.5?2.5:f<=5?5:10)*mag;}
+  return (f<=1?1:f<=2?2:f<=5?5:10)*mag;}
 function ticks(lo,hi,count){if(hi<=lo){hi=lo+1;}var step=niceStep(hi-lo,count),start=Math.floor(lo/step)*step,out=[];
   for(var v=start;v<=hi+step*0.5;v+=step){out.push(Math.round(v/step)*step);}return {ticks:out,lo:out[0],hi:out[out.length-1],step:step};}
 function tickText(v,step){var d=step>=1?0:Math.min(6,Math.ceil(-Math.log10(step)));return v.toFixed(d);}
