@@ -257,6 +257,12 @@ class ProfilingSettings:
 
     enabled: bool = setting(True, "time every step, scenario, feature and hook")
     memory: bool = setting(True, "sample RSS before and after each step")
+    memory_interval_ms: float = setting(
+        1.0,
+        "read RSS at a step's end only if this long passed since the last reading",
+        min=0,
+        max=60_000,
+    )
     tracemalloc: bool = setting(False, "record a tracemalloc peak per step (slow)")
     history_db: str = setting(".qhub/history.db", "SQLite file holding run history")
     history_retention: int = setting(200, "runs kept in history", min=1, max=1_000_000)

@@ -64,6 +64,10 @@ class BehaveObserver:
             else:
                 self._rss_raw = rss
         self._tracemalloc = settings.tracemalloc and self.enabled
+        # a step's end reads RSS only when this long passed since the last reading: a
+        # trivial step (~100 µs of behave) then shares a reading with its neighbours
+        self._rss_every = int(settings.memory_interval_ms * 1_000_000) if self._memory else 1 << 62
+        self._rss_at = 0
         self.profiler = PerformanceProfiler.from_config(config, clock=clock)
         self._process_start_ns = process_start_ns
         self._anchor: tuple[int, int] | None = None
@@ -152,7 +156,7 @@ class BehaveObserver:
         elif kind == "rule":
             self._rules += 1
         rss = self._last_rss = self._rss_raw()
-        now = self._clock()
+        now = self._rss_at = self._clock()
         self._open[id(target)] = (now, rss, self._scenario_seq)
         self._overhead_ns += now - ns
 
@@ -162,7 +166,11 @@ class BehaveObserver:
             stack = self._step_stack
             if stack and stack[-1][0] is target:
                 opened = stack.pop()
-                rss = self._last_rss = self._rss_raw()
+                if ns - self._rss_at >= self._rss_every:
+                    rss = self._last_rss = self._rss_raw()
+                    self._rss_at = ns
+                else:
+                    rss = self._last_rss
                 self._steps.append(
                     (
                         target,
@@ -186,6 +194,7 @@ class BehaveObserver:
         if opened_other is not None:
             start, rss0, seq = opened_other
             rss1 = self._last_rss = self._rss_raw()
+            self._rss_at = ns
             if kind == "scenario":
                 self._scenarios.append((target, start, ns, rss0, rss1, seq, self._current_feature))
             elif kind == "feature":

@@ -167,7 +167,7 @@ class TestRepeatedStepsAggregates:
     """12,000 steps over 7 texts, 3 definitions plus undefined steps."""
 
     def test_document_matches_brute_force(self, make_observer: Any, fx: Any) -> None:
-        d = make_observer()
+        d = make_observer(**{"profiling.memory_interval_ms": 0})  # RSS read at every step
         d.start()
         seen = _run(d, fx, 12_000)
         d.finish()
@@ -195,7 +195,12 @@ class TestRepeatedStepsAggregates:
     def test_history_and_json_report_hold_the_same_rows(
         self, make_observer: Any, fx: Any, tmp_path: Path
     ) -> None:
-        d = make_observer(**{"report.formats": ["json", "markdown", "prometheus"]})
+        d = make_observer(
+            **{
+                "report.formats": ["json", "markdown", "prometheus"],
+                "profiling.memory_interval_ms": 0,
+            }
+        )
         d.start()
         seen = _run(d, fx, 3_000)
         written = d.finish()

@@ -122,6 +122,32 @@ class TestAggregation:
         assert (d.record.totals.steps, d.record.totals.sub_steps) == (1, 2)
 
 
+class TestMemorySampling:
+    """RSS is read at a step's end only when memory_interval_ms passed since the last read."""
+
+    def test_short_steps_share_readings_and_nothing_is_lost(
+        self, make_observer: Any, fx: Any
+    ) -> None:
+        reads = {"n": 0}
+        d = make_observer(**{"profiling.memory_interval_ms": 1.0})
+        raw = d.obs._rss_raw
+
+        def counting() -> int:
+            reads["n"] += 1
+            return int(raw())
+
+        d.obs._rss_raw = counting
+        d.start()
+        step = fx.definition("tiny", 1)
+        for _ in range(20):
+            d.step(fx.FakeStep("tiny", match=step), 0.25, grow_mb=0.5)  # 20 x 0.25 ms
+        d.finish()
+        assert reads["n"] == 5  # steps 1, 5, 9, 13, 17: one reading per millisecond
+        (row,) = d.record.step_definitions
+        assert row.rss_delta_mb == 8.5  # 17 steps' growth; the last 3 steps' is not seen yet
+        assert d.record.memory.end_mb - d.record.memory.start_mb == 8.5
+
+
 class TestAttribution:
     """Parts add up to the wall time and land in the right buckets."""
 
