@@ -7,6 +7,7 @@ skipped with the reason. A screenshot of the report is kept in the system temp f
 
 from __future__ import annotations
 
+import itertools
 import math
 import os
 import shutil
@@ -138,7 +139,7 @@ def test_renders_safely_with_labelled_charts(report_page: Any) -> None:
     assert all(len(label) == 16 and label[4] == "-" for label in labels[::2])
     assert all(len(label) == 7 for label in labels[1::2])  # a short commit hash
     ticks = [float(t) for t in _texts(driver, "#chart-trend svg text[text-anchor='end']")]
-    steps = {round(b - a, 9) for a, b in zip(ticks, ticks[1:], strict=False)}
+    steps = {round(b - a, 9) for a, b in itertools.pairwise(ticks)}
     assert ticks[0] == 0 and len(steps) == 1 and _is_round(steps.pop())
     assert _texts(driver, "#chart-trend ul.legend li") == ["wall time", "step bodies"]
     marks = _texts(driver, "#chart-trend svg circle title")
