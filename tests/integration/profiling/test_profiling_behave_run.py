@@ -153,7 +153,7 @@ class TestCounts:
             features={"counts.feature": COUNTS_FEATURE}, config={"report": {"formats": ["json"]}}
         )
         (project / "features/steps/steps.py").write_text(textwrap.dedent(COUNTS_STEPS))
-        result = behave_run(project, "--tags", "not @slow")
+        result = behave_run(project, "--tags=~@slow")  # the syntax behave 1.2.6 and 1.3 share
         assert result.returncode == 1, result.output  # "broken" fails
         theirs = behave_totals(result.stdout)
         totals = report_of(project)["totals"]
@@ -167,7 +167,8 @@ class TestCounts:
         assert broken["failed_step"].startswith("Then it breaks (features/counts.feature:")
         nested = {r["pattern"]: r for r in report["step_definitions"]}
         assert nested["a number {n:d}"]["nested_calls"] == 1
-        assert report["run"]["tags"] == ["not @slow"]
+        # one expression string (behave 1.2.6 normalises it to "-slow"), never a list's repr
+        assert report["run"]["tags"] in (["~@slow"], ["-slow"])
         keys = sorted(s["key"] for s in report["scenarios"] if "rows" in s["key"])
         assert keys == ["features/counts.feature::rows::5", "features/counts.feature::rows::6"]
 
@@ -184,7 +185,7 @@ class TestCounts:
             config={"report": {"formats": ["json"]}},
         )
         (project / "features/steps/steps.py").write_text(textwrap.dedent(COUNTS_STEPS))
-        result = behave_run(project, "--tags", "not @slow")
+        result = behave_run(project, "--tags=~@slow")
         theirs = behave_totals(result.stdout)
         totals = report_of(project)["totals"]
         assert totals["features_by_status"] == {k: v for k, v in theirs["feature"].items() if v}
