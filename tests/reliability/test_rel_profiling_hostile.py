@@ -332,10 +332,14 @@ needs_namespace = pytest.mark.skipif(
 )
 
 
-def _behave_in_namespace(project: Path, kit: Any, setup: list[str], **env: str) -> Any:
+def _behave_in_namespace(
+    project: Path, kit: Any, setup: list[str], after: str = "", **env: str
+) -> Any:
+    """behave in a private mount namespace after ``setup``; ``after`` runs there too."""
     full_env = {k: v for k, v in os.environ.items() if not k.startswith(("QHUB_", "REDIS_"))}
     full_env.update({"NO_COLOR": "1", **kit.qhub_env(project, **env)})
-    script = " && ".join([*setup, f"exec {shlex.quote(sys.executable)} -m behave --no-color"])
+    behave = f"{shlex.quote(sys.executable)} -m behave --no-color"
+    script = " && ".join([*setup, f"{{ {behave}; rc=$?; {after or 'true'}; exit $rc; }}"])
     return subprocess.run(
         ["unshare", "-m", "--propagation", "private", "sh", "-c", script], cwd=project,
         env=full_env, capture_output=True, text=True, timeout=120, check=False,
@@ -384,25 +388,24 @@ class TestRefusingFileSystems:
         self, project: Path, behave_run: Any, kit: Any
     ) -> None:
         """Class 8: a report that cannot be written completely leaves the old one intact
-        and no temporary file behind."""
+        and no temporary file behind (checked inside the full file system)."""
         _clean(_run(behave_run, project, kit))
         reports = project / "reports"
-        old = (reports / "qhub-report.html").read_bytes()
         keep = shlex.quote(str(project / "keep"))
         target = shlex.quote(str(reports))
         result = _behave_in_namespace(
             project, kit,
             [f"cp -a {target} {keep}", f"mount -t tmpfs -o size=64k tmpfs {target}",
              f"cp -a {keep}/. {target}/",
-             f"dd if=/dev/zero of={target}/fill bs=4k 2>/dev/null || true",
-             f"rm -f {target}/fill && dd if=/dev/zero of={target}/fill bs=1k count=8"
-             " 2>/dev/null || true"],
+             f"dd if=/dev/zero of={target}/fill bs=1k 2>/dev/null || true"],
+            after=f"echo LISTING; ls -A {target}; cmp -s {target}/qhub-report.html"
+                  f" {keep}/qhub-report.html && echo OLD-REPORT-INTACT",
         )  # fmt: skip
         assert result.returncode == 0, result.stdout + result.stderr
         assert "cannot write" in result.stderr
-        # the namespace's tmpfs is gone with it: what is on disk is the untouched old report
-        assert (reports / "qhub-report.html").read_bytes() == old
-        assert not [p for p in reports.iterdir() if p.name.endswith(".tmp")]
+        listing = result.stdout.split("LISTING\n", 1)[1].splitlines()
+        assert "OLD-REPORT-INTACT" in listing  # inside the full file system
+        assert not [name for name in listing if name.endswith(".tmp")], listing
 
 
 # -- class 8: reports and baselines written atomically, permissions kept ------------------------
