@@ -250,7 +250,9 @@ def _scenario_hooks(capture: RunCapture) -> dict[int, int]:
     return by_seq
 
 
-def _scenario_row(span: Span, hooks_ns: int, worker: str | None) -> ScenarioRow:
+def _scenario_row(
+    span: Span, hooks_ns: int, worker: str | None, text_of: Callable[[Any], str]
+) -> ScenarioRow:
     scenario = span.target
     identity = scenario_identity(scenario)
     steps = scenario_steps(scenario)
@@ -272,14 +274,34 @@ def _scenario_row(span: Span, hooks_ns: int, worker: str | None) -> ScenarioRow:
         rss_delta_mb=_mb(span.rss_end - span.rss_start),
         error=error,
         failed_step=failed_step,
-        signature=steps_signature(step_text(s) for s in steps) if steps else "",
+        signature=steps_signature(text_of(s) for s in steps) if steps else "",
         worker=worker,
     )
 
 
+def _step_texts() -> Callable[[Any], str]:
+    """:func:`step_text` memoised per (keyword, name): a run repeats a few texts many times."""
+    seen: dict[Any, str] = {}
+
+    def text_of(step: Any) -> str:
+        try:
+            key: Any = (step.keyword, step.name)
+            found = seen.get(key)
+        except (AttributeError, TypeError):  # not a behave step: named on its own
+            return step_text(step)
+        if found is None:
+            found = seen[key] = step_text(step)
+        return found
+
+    return text_of
+
+
 def _scenario_rows(capture: RunCapture, worker: str | None) -> list[ScenarioRow]:
     hooks = _scenario_hooks(capture)
-    rows = [_scenario_row(span, hooks.get(span.seq, 0), worker) for span in capture.scenarios]
+    text_of = _step_texts()
+    rows = [
+        _scenario_row(span, hooks.get(span.seq, 0), worker, text_of) for span in capture.scenarios
+    ]
     keys = disambiguate([r.key for r in rows], [r.line for r in rows])
     return [
         r if r.key == k else dataclasses.replace(r, key=k) for r, k in zip(rows, keys, strict=True)
@@ -347,6 +369,7 @@ def _totals(capture: RunCapture, step_definitions: int, outcomes: bool) -> Total
     steps: dict[str, int] = {}
     kept: list[ScenarioOutcome] = []
     feature_status: dict[str, str] = {}
+    step_status = _status_names()
     for feature in capture.model_features:
         _count(features, status_name(feature))
         if outcomes:
@@ -355,7 +378,7 @@ def _totals(capture: RunCapture, step_definitions: int, outcomes: bool) -> Total
             _count(scenarios, status_name(scenario))
             own: dict[str, int] = {}
             for step in scenario_steps(scenario):
-                _count(own, status_name(step))
+                _count(own, step_status(step))
             for name, n in own.items():
                 steps[name] = steps.get(name, 0) + n
             if outcomes:

@@ -79,7 +79,16 @@ _COORDINATED: dict[str, tuple[QHubConfig, str]] = {}
 
 
 def prepare(config: QHubConfig) -> None:
-    """At the start of a run: load the report code and start the git status check."""
+    """At the start of a run: load the end-of-run code and start the git status check.
+
+    Imports happen here, inside the measured run (qhub's set-up), not after its end.
+    """
+    import filelock  # noqa: F401 - what qhub._locks.file_lock imports on first use
+
+    import qhub._atomic
+    import qhub.profiling.documents
+    import qhub.profiling.history.sqlite  # noqa: F401
+
     preload(list(config.report.formats))
     _START.started_at = time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime())
     _START.dirty = start_dirty_check(config.root)

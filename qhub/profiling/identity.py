@@ -45,11 +45,8 @@ def split_location(location: str) -> tuple[str, int | None]:
 
 def steps_signature(texts: Iterable[str]) -> str:
     """A short hash of a scenario's step texts (finds the same scenario under a new name)."""
-    digest = hashlib.blake2b(digest_size=8)
-    for text in texts:
-        digest.update(text.encode("utf-8", "surrogatepass"))
-        digest.update(b"\n")
-    return digest.hexdigest()
+    joined = "\n".join(texts).encode("utf-8", "surrogatepass")
+    return hashlib.blake2b(joined, digest_size=8).hexdigest()
 
 
 def disambiguate(keys: Sequence[str], lines: Sequence[int | None]) -> list[str]:
