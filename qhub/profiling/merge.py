@@ -26,12 +26,12 @@ from qhub.profiling.record import (
     StepDefinitionRow,
     TextFigures,
     Totals,
+    worst_status,
 )
 from qhub.profiling.timings import percentile_sorted
 
 R = TypeVar("R")
 _SKIPPED = ("skipped", "untested", "unknown")
-_STATUS_RANK = {"sigterm": 5, "sighup": 5, "interrupted": 4, "failed": 3, "error": 3}
 
 
 def _worker(record: RunRecord, index: int) -> str:
@@ -51,9 +51,22 @@ def _group(rows: Iterable[R], key: Callable[[R], str]) -> dict[str, list[R]]:
     return out
 
 
-def _figures(samples: list[float]) -> tuple[float, float]:
+def _timing(rows: Sequence[StepDefinitionRow] | Sequence[MethodRow]) -> dict[str, Any]:
+    """The timing figures shared by step-definition and method rows, over several rows."""
+    samples = [s for r in rows for s in r.samples_ms]
     ordered = sorted(samples)
-    return round(percentile_sorted(ordered, 50), 3), round(percentile_sorted(ordered, 95), 3)
+    count = sum(r.count for r in rows)
+    total = round(sum(r.total_ms for r in rows), 3)
+    return {
+        "count": count,
+        "total_ms": total,
+        "mean_ms": round(total / count, 3) if count else 0.0,
+        "min_ms": min(r.min_ms for r in rows),
+        "p50_ms": round(percentile_sorted(ordered, 50), 3),
+        "p95_ms": round(percentile_sorted(ordered, 95), 3),
+        "max_ms": max(r.max_ms for r in rows),
+        "samples_ms": tuple(thin(samples)),
+    }
 
 
 def _merge_texts(groups: Iterable[Iterable[TextFigures]]) -> tuple[TextFigures, ...]:
@@ -77,24 +90,17 @@ def merge_step_rows(groups: Sequence[Sequence[StepDefinitionRow]]) -> list[StepD
         if len(rows) == 1:
             out.append(first)
             continue
-        samples = [s for r in rows for s in r.samples_ms]
-        count = sum(r.count for r in rows)
-        total = round(sum(r.total_ms for r in rows), 3)
         statuses: dict[str, int] = {}
         for r in rows:
             _add(statuses, r.statuses)
-        p50, p95 = _figures(samples)
         out.append(
             StepDefinitionRow(
                 key=first.key, location=first.location, file=first.file, line=first.line,
                 step_type=first.step_type, pattern=first.pattern, function=first.function,
-                count=count, nested_calls=sum(r.nested_calls for r in rows), total_ms=total,
-                mean_ms=round(total / count, 3) if count else 0.0,
-                min_ms=min(r.min_ms for r in rows), p50_ms=p50, p95_ms=p95,
-                max_ms=max(r.max_ms for r in rows), statuses=statuses,
+                nested_calls=sum(r.nested_calls for r in rows), statuses=statuses,
                 rss_delta_mb=round(sum(r.rss_delta_mb for r in rows), 3),
                 tracemalloc_peak_kb=max(r.tracemalloc_peak_kb for r in rows),
-                texts=_merge_texts(r.texts for r in rows), samples_ms=tuple(thin(samples)),
+                texts=_merge_texts(r.texts for r in rows), **_timing(rows),
             )
         )  # fmt: skip
     return sorted(out, key=lambda r: -r.total_ms)
@@ -103,25 +109,18 @@ def merge_step_rows(groups: Sequence[Sequence[StepDefinitionRow]]) -> list[StepD
 def _merge_methods(groups: Sequence[Sequence[MethodRow]]) -> list[MethodRow]:
     out = []
     for rows in _group((m for g in groups for m in g), lambda m: m.method).values():
-        first = rows[0]
         if len(rows) == 1:
-            out.append(first)
+            out.append(rows[0])
             continue
-        samples = [s for r in rows for s in r.samples_ms]
-        count = sum(r.count for r in rows)
-        total = round(sum(r.total_ms for r in rows), 3)
         deltas = [r.rss_delta_mb for r in rows if r.rss_delta_mb is not None]
-        p50, p95 = _figures(samples)
         out.append(
             MethodRow(
-                method=first.method, count=count, total_ms=total,
-                mean_ms=round(total / count, 3) if count else 0.0,
-                min_ms=min(r.min_ms for r in rows), p50_ms=p50, p95_ms=p95,
-                max_ms=max(r.max_ms for r in rows), errors=sum(r.errors for r in rows),
+                method=rows[0].method,
+                errors=sum(r.errors for r in rows),
                 rss_delta_mb=round(sum(deltas), 3) if deltas else None,
-                samples_ms=tuple(thin(samples)),
+                **_timing(rows),
             )
-        )  # fmt: skip
+        )
     return sorted(out, key=lambda m: -m.total_ms)
 
 
@@ -212,8 +211,7 @@ def merge_records(records: Sequence[RunRecord], *, pooled: bool = False) -> RunR
     workers = [_worker(r, i) for i, r in enumerate(records)]
     steps = merge_step_rows([r.step_definitions for r in records])
     run_ids = list(dict.fromkeys(r.run.id for r in records))
-    statuses = [r.run.status for r in records]
-    status = max(statuses, key=lambda s: _STATUS_RANK.get(s, 0))
+    status = worst_status(r.run.status for r in records)
     wall = sum(r.run.wall_ms for r in records) if pooled else _span_ms(records)
     label = (
         f"process start, summed over {len(run_ids)} runs (pooled)"

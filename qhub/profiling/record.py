@@ -18,7 +18,7 @@ import dataclasses
 import functools
 import types
 import typing
-from collections.abc import Mapping
+from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
 from typing import Any, TypeVar, cast
 
@@ -26,6 +26,16 @@ SCHEMA = "qhub.profile/2"
 SCHEMA_V1 = "qhub.profile/1"
 
 T = TypeVar("T")
+
+
+STATUS_SEVERITY = {"sigterm": 5, "sighup": 5, "interrupted": 4, "failed": 3, "error": 3}
+"""How a run ended, worst first: the status of several parts is the worst of theirs."""
+
+
+def worst_status(statuses: Iterable[str | None]) -> str:
+    """The most severe run status of ``statuses`` (``passed`` when there is none)."""
+    known = [s for s in statuses if s]
+    return max(known, key=lambda s: STATUS_SEVERITY.get(s, 0)) if known else "passed"
 
 
 class RecordError(ValueError):

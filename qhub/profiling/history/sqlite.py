@@ -40,7 +40,7 @@ from qhub.profiling.history.base import (
     RunSummary,
 )
 from qhub.profiling.history.sqlite_migrations import SCHEMA_VERSION, ensure_schema
-from qhub.profiling.record import RecordError, RunRecord, to_json
+from qhub.profiling.record import RecordError, RunRecord, to_json, worst_status
 
 WHAT = "run history"
 MAX_DOC_BYTES = 64 * 1024 * 1024
@@ -55,7 +55,6 @@ KNOWN_TABLES = frozenset(
 )
 """Tables a qhub history may hold: a file without qhub's application_id holding others is
 someone else's database."""
-_STATUS_RANK = {"sigterm": 5, "sighup": 5, "interrupted": 4, "failed": 3, "error": 3}
 
 
 def encode(record: RunRecord) -> bytes:
@@ -78,11 +77,6 @@ def decode(blob: Any) -> RunRecord:
     except (zlib.error, ValueError) as exc:
         raise RecordError(f"stored record is unreadable: {exc}") from None
     return record_from_dict(data)
-
-
-def _status_of(statuses: Sequence[str | None]) -> str:
-    known = [s for s in statuses if s]
-    return max(known, key=lambda s: _STATUS_RANK.get(s, 0)) if known else "passed"
 
 
 class SQLiteHistory:
@@ -304,7 +298,7 @@ class SQLiteHistory:
         rows = db.execute(
             "SELECT status, wall_ms, step_ms, finished_at FROM parts WHERE run_id = ?", (run.id,)
         ).fetchall()
-        status = _status_of([r[0] for r in rows])
+        status = worst_status(r[0] for r in rows)
         wall = max((r[1] or 0.0 for r in rows), default=0.0)
         steps = sum(r[2] or 0.0 for r in rows)
         finished = max((r[3] or "" for r in rows), default="")
