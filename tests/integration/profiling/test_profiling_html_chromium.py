@@ -138,9 +138,14 @@ def test_renders_safely_with_labelled_charts(report_page: Any) -> None:
     assert len(labels) == 6  # three runs: date and commit each
     assert all(len(label) == 16 and label[4] == "-" for label in labels[::2])
     assert all(len(label) == 7 for label in labels[1::2])  # a short commit hash
-    ticks = [float(t) for t in _texts(driver, "#chart-trend svg text[text-anchor='end']")]
+    ticks = [float(t) for t in _texts(driver, "#chart-trend svg text.ytick")]
     steps = {round(b - a, 9) for a, b in itertools.pairwise(ticks)}
     assert ticks[0] == 0 and len(steps) == 1 and _is_round(steps.pop())
+    top = max(t for t in driver.execute_script(
+        "return JSON.parse(document.getElementById('qhub-data').textContent)"
+        ".trend.map(function(t){return t.wall;})"
+    ))  # fmt: skip
+    assert ticks[-1] >= top  # no point above the axis
     assert _texts(driver, "#chart-trend ul.legend li") == ["wall time", "step bodies"]
     marks = _texts(driver, "#chart-trend svg circle title")
     assert any(m.startswith("baseline: ") for m in marks)
@@ -150,7 +155,7 @@ def test_renders_safely_with_labelled_charts(report_page: Any) -> None:
     assert _texts(driver, "#chart-memory svg text.axis-title") == [
         "seconds since process start", "resident memory (MB)"
     ]  # fmt: skip
-    memory_ticks = _texts(driver, "#chart-memory svg text[text-anchor='end']")
+    memory_ticks = _texts(driver, "#chart-memory svg text.ytick")
     assert float(memory_ticks[0]) == 0.0
     assert "The memory axis starts at 0 MB." in _texts(driver, "#chart-memory p.loc")[0]
 

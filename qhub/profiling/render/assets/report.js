@@ -38,8 +38,9 @@ Array.prototype.forEach.call(document.querySelectorAll("input.filter"),function(
 /* ---- axes with round ticks ---- */
 function niceStep(range,count){var raw=range/Math.max(1,count),mag=Math.pow(10,Math.floor(Math.log10(raw))),f=raw/mag;
   return (f<=1?1:f<=2?2:f<=5?5:10)*mag;}
-function ticks(lo,hi,count){if(hi<=lo){hi=lo+1;}var step=niceStep(hi-lo,count),start=Math.floor(lo/step)*step,out=[];
-  for(var v=start;v<=hi+step*0.5;v+=step){out.push(Math.round(v/step)*step);}return {ticks:out,lo:out[0],hi:out[out.length-1],step:step};}
+function ticks(lo,hi,count){if(hi<=lo){hi=lo+1;}var step=niceStep(hi-lo,count),start=Math.floor(lo/step),out=[];
+  for(var i=start;;i++){var v=i*step;out.push(v);if(v>=hi-step*1e-9||out.length>50){break;}}  /* the last tick is at or above every value */
+  return {ticks:out,lo:out[0],hi:out[out.length-1],step:step};}
 function tickText(v,step){var d=step>=1?0:Math.min(6,Math.ceil(-Math.log10(step)));return v.toFixed(d);}
 function legend(host,series){var ul=document.createElement("ul");ul.className="legend";
   series.forEach(function(s,k){var li=document.createElement("li"),sw=document.createElement("span");sw.className="sw";sw.style.background=s.color||COLORS[k%COLORS.length];li.appendChild(sw);li.appendChild(document.createTextNode(s.name));ul.appendChild(li);});
@@ -59,12 +60,13 @@ function lineChart(id,series,o){
   function X(v){return l+(w-l-r)*(v-x0)/(x1-x0);}function Y(v){return h-b-(h-t-b)*(v-yt.lo)/(yt.hi-yt.lo);}
   var s=svg(host,w,h,o.title);
   yt.ticks.forEach(function(v){var y=Y(v);s.appendChild(el("line",{x1:l,x2:w-r,y1:y,y2:y,"class":"grid"}));
-    s.appendChild(el("text",{x:l-6,y:y+4,"text-anchor":"end"},tickText(v,yt.step)));});
+    s.appendChild(el("text",{x:l-6,y:y+4,"text-anchor":"end","class":"ytick"},tickText(v,yt.step)));});
   s.appendChild(el("line",{x1:l,x2:l,y1:t,y2:h-b,"class":"axis"}));s.appendChild(el("line",{x1:l,x2:w-r,y1:h-b,y2:h-b,"class":"axis"}));
   if(o.xlabels){var every=Math.max(1,Math.ceil(o.xlabels.length/10));
     o.xlabels.forEach(function(lab,i){if(i%every&&i!==o.xlabels.length-1){return;}var x=X(i);
       s.appendChild(el("line",{x1:x,x2:x,y1:h-b,y2:h-b+4,"class":"axis"}));
-      var tx=el("text",{x:x,y:h-b+16,"text-anchor":"middle"});tx.appendChild(el("tspan",{x:x,dy:0},lab[0]));
+      var anchor=o.xlabels.length>1&&i===0?"start":(o.xlabels.length>1&&i===o.xlabels.length-1?"end":"middle");  /* edge labels stay inside */
+      var tx=el("text",{x:x,y:h-b+16,"text-anchor":anchor});tx.appendChild(el("tspan",{x:x,dy:0},lab[0]));
       if(lab[1]){tx.appendChild(el("tspan",{x:x,dy:13},lab[1]));}s.appendChild(tx);});}
   else{xt.ticks.forEach(function(v){var x=X(v);s.appendChild(el("line",{x1:x,x2:x,y1:h-b,y2:h-b+4,"class":"axis"}));
       s.appendChild(el("text",{x:x,y:h-b+16,"text-anchor":"middle"},tickText(v,xt.step)));});}
@@ -99,11 +101,12 @@ function distributions(id,rows){
   rows.forEach(function(r){lo=Math.min(lo,Math.max(r.q[0],0.001));hi=Math.max(hi,r.q[5]);});
   if(hi<=lo){hi=lo*10;}
   var l0=Math.floor(Math.log10(lo)),l1=Math.ceil(Math.log10(hi));if(l1<=l0){l1=l0+1;}
-  function x(v){return left+(w-left-right)*(Math.log10(Math.max(v,lo))-l0)/(l1-l0);}
+  var floor=Math.pow(10,l0);
+  function x(v){return left+(w-left-right)*(Math.log10(Math.max(v,floor))-l0)/(l1-l0);}
   var s=svg(host,w,h,"distributions");
   for(var d=l0;d<=l1;d++){var gx=x(Math.pow(10,d));
     s.appendChild(el("line",{x1:gx,x2:gx,y1:0,y2:h-34,"class":"grid"}));
-    s.appendChild(el("text",{x:gx,y:h-22,"text-anchor":"middle"},fmt(Math.pow(10,d))));}
+    s.appendChild(el("text",{x:gx,y:h-22,"text-anchor":d===l1?"end":"middle"},fmt(Math.pow(10,d))));}
   s.appendChild(el("text",{x:(left+w-right)/2,y:h-6,"text-anchor":"middle","class":"axis-title"},"step duration (log scale)"));
   rows.forEach(function(r,i){var y=i*rh+6,c=COLORS[i%COLORS.length],q=r.q;
     s.appendChild(el("text",{x:left-8,y:y+16,"text-anchor":"end"},r.label));
