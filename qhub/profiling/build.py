@@ -193,16 +193,19 @@ def aggregate_steps(capture: RunCapture) -> tuple[list[StepDefinitionRow], int]:
 
     Steps run through ``context.execute_steps()`` count to their own definition (as
     ``nested_calls``) but not to the step-body total: their time is inside the calling step.
+    Time qhub charged to itself inside a step (its lazy set-up) is not the step's.
     Rows with equal totals keep the order in which their definitions were first seen.
     """
     t = capture.steps
+    charged = t.charged or (0,) * len(t)
     body_ns = 0
     slots = _Slots(PatternIndex(capture.matches))
     by_ident, add = slots.by_ident, slots.add
     name_of = _status_names()
-    for step, start, end, rss0, rss1, peak, depth in zip(
-        t.steps, t.starts, t.ends, t.rss_before, t.rss_after, t.peaks, t.depths, strict=True
-    ):
+    for step, start, end, rss0, rss1, peak, depth, own in zip(
+        t.steps, t.starts, t.ends, t.rss_before, t.rss_after, t.peaks, t.depths, charged,
+        strict=True,
+    ):  # fmt: skip
         try:
             # a step's own match (kept by some behave versions) wins over the text's
             ident: Any = (step.name, step.step_type, step.keyword, id(getattr(step, "match", None)))
@@ -211,7 +214,8 @@ def aggregate_steps(capture: RunCapture) -> tuple[list[StepDefinitionRow], int]:
             ident = id(step)
             found = by_ident.get(ident)
         definition, text = add(ident, step) if found is None else found
-        duration = end - start if end > start else 0
+        duration = end - start - own
+        duration = max(duration, 0)
         definition.samples.append(duration)
         if depth:
             definition.nested += 1
@@ -242,7 +246,7 @@ def _scenario_hooks(capture: RunCapture) -> dict[int, int]:
     """Hook time per scenario sequence number (before-hooks count to the next scenario)."""
     by_seq: dict[int, int] = {}
     for call in capture.hooks:
-        duration = call.end_ns - call.start_ns
+        duration = call.end_ns - call.start_ns - call.charged_ns
         if call.hook in _SCENARIO_BEFORE:
             by_seq[call.scenario_seq + 1] = by_seq.get(call.scenario_seq + 1, 0) + duration
         elif call.hook in _SCENARIO_LEVEL:
@@ -266,7 +270,7 @@ def _scenario_row(
         name=identity.name,
         feature=display_name(span.feature) if span.feature is not None else "",
         status=status,
-        duration_ms=_ms(span.end_ns - span.start_ns),
+        duration_ms=_ms(span.end_ns - span.start_ns - span.charged_ns),
         hooks_ms=_ms(hooks_ns),
         steps=len(steps) if steps or isinstance(getattr(scenario, "steps", None), list) else None,
         rss_start_mb=_mb(span.rss_start),
@@ -318,7 +322,7 @@ def _feature_rows(capture: RunCapture, worker: str | None) -> list[FeatureRow]:
                 location=where,
                 name=display_name(span.target),
                 status=status_name(span.target),
-                duration_ms=_ms(span.end_ns - span.start_ns),
+                duration_ms=_ms(span.end_ns - span.start_ns - span.charged_ns),
                 rss_delta_mb=_mb(span.rss_end - span.rss_start),
                 worker=worker,
             )
@@ -330,7 +334,7 @@ def _hook_rows(capture: RunCapture, qhub_in_before_all_ns: int) -> list[HookRow]
     """One row per hook kind; qhub's own set-up is taken out of the ``before_all`` it ran in."""
     sums: dict[str, list[int]] = {}
     for call in capture.hooks:
-        duration = call.end_ns - call.start_ns
+        duration = max(0, call.end_ns - call.start_ns - call.charged_ns)
         if call.hook == "before_all" and qhub_in_before_all_ns:
             duration = max(0, duration - qhub_in_before_all_ns)
             qhub_in_before_all_ns = 0
@@ -510,9 +514,13 @@ def _timeline(capture: RunCapture, start_ns: int, step_bodies_ns: int) -> Timeli
     run_started = span[1] - span[0]
     before_all = _before_all_span(capture)
     after: dict[str, int] = {}
+    charged = 0
     for call in capture.hooks:
         name = call.hook if call.hook in _RUN_LEVEL else f"hook:{call.hook}"
-        after[name] = after.get(name, 0) + call.end_ns - call.start_ns
+        after[name] = after.get(name, 0) + call.end_ns - call.start_ns - call.charged_ns
+        charged += call.charged_ns
+    t = capture.steps
+    charged += sum(c for c, d in zip(t.charged, t.depths, strict=False) if not d)
     after["step_bodies"] = step_bodies_ns
     after["qhub_overhead"] = capture.overhead_ns
     before: dict[str, int] = {**phases, "step_modules": modules}
@@ -520,11 +528,12 @@ def _timeline(capture: RunCapture, start_ns: int, step_bodies_ns: int) -> Timeli
     if inside and before_all is not None:
         # install() inside the user's before_all: qhub's set-up is part of that span
         after["before_all"] = max(0, after["before_all"] - inside)
-        after["qhub_setup"] = inside
+        after["qhub_setup"] = inside + charged
         first_event = before_all[0]
     else:
         # runner mode: qhub was set up before before_all started
         before["qhub_setup"] = setup + run_started
+        after["qhub_setup"] = charged
         first_event = before_all[0] if before_all is not None else span[1]
     return Timeline(start_ns, capture.finished_ns, first_event, before, after)
 

@@ -30,6 +30,8 @@ class StepTimings:
     """tracemalloc peak bytes during the step (0 when tracemalloc is off)."""
     depths: tuple[int, ...] = ()
     """0 for a step of the scenario, 1+ for a step run by ``context.execute_steps()``."""
+    charged: tuple[int, ...] = ()
+    """qhub's own lazy set-up inside the step (:mod:`qhub._overhead`), ns; not the step's."""
 
     def __len__(self) -> int:
         return len(self.steps)
@@ -48,6 +50,8 @@ class Span:
     """Scenario sequence number (1, 2, ...) that hook calls refer to."""
     feature: Any = None
     """The scenario's feature (for scenarios)."""
+    charged_ns: int = 0
+    """qhub's own lazy set-up inside the span (taken out of its duration)."""
 
 
 @dataclass(frozen=True, slots=True)
@@ -60,6 +64,8 @@ class HookCall:
     failed: bool
     scenario_seq: int
     """How many scenarios had started when the hook ran."""
+    charged_ns: int = 0
+    """qhub's own lazy set-up inside the hook (taken out of its duration)."""
 
 
 @dataclass(frozen=True, slots=True)

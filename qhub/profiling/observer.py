@@ -21,6 +21,7 @@ from collections.abc import Callable, Sequence
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, TextIO
 
+from qhub._overhead import charged_ns
 from qhub._warn import warn
 from qhub.profiling.behave_model import StepResolver
 from qhub.profiling.capture import HookCall, RunCapture, Span, StepTimings
@@ -68,26 +69,30 @@ class BehaveObserver:
         # trivial step (~100 µs of behave) then shares a reading with its neighbours
         self._rss_every = int(settings.memory_interval_ms * 1_000_000) if self._memory else 1 << 62
         self._rss_at = 0
+        # qhub's lazily built tools (context.api, .cache, .data) charge their set-up time
+        # (qhub._overhead); it is taken out of the step or hook that triggered it
+        self._charged = charged_ns
+        self._charged_seen = charged_ns()
         self.profiler = PerformanceProfiler.from_config(config, clock=clock)
         self._process_start_ns = process_start_ns
         self._anchor: tuple[int, int] | None = None
         self._step_modules: tuple[tuple[str, int], ...] = ()
         self._phases: dict[str, int] = {}
         self._meta: dict[str, Any] = {}
-        self._steps: list[tuple[Any, int, int, Any, Any, int, int]] = []
-        """(step, start, end, raw RSS before, raw RSS after, tracemalloc peak, depth)."""
-        self._scenarios: list[tuple[Any, int, int, Any, Any, int, Any]] = []
-        """(scenario, start, end, raw RSS start, raw RSS end, sequence number, feature)."""
-        self._features: list[tuple[Any, int, int, Any, Any]] = []
+        self._steps: list[tuple[Any, int, int, Any, Any, int, int, int]] = []
+        """(step, start, end, raw RSS before, raw RSS after, tracemalloc peak, depth, charged)."""
+        self._scenarios: list[tuple[Any, int, int, Any, Any, int, Any, int]] = []
+        """(scenario, start, end, raw RSS start, raw RSS end, seq, feature, charged ns)."""
+        self._features: list[tuple[Any, int, int, Any, Any, int]] = []
         self._rules = 0
-        self._hook_log: list[tuple[str, int, int, bool, int]] = []
+        self._hook_log: list[tuple[str, int, int, bool, int, int]] = []
         self._overhead_ns = 0
         self._run_started_span: tuple[int, int] | None = None
         self._resolver = StepResolver()
         self._resolved = self._resolver.matches
-        self._step_stack: list[tuple[Any, int, Any]] = []
+        self._step_stack: list[tuple[Any, int, Any, int]] = []
         self._last_rss: Any = self._rss_raw()
-        self._open: dict[int, tuple[int, Any, int]] = {}
+        self._open: dict[int, tuple[int, Any, int, int]] = {}
         self._scenario_seq = 0
         self._current_feature: Any = None
         self._seen_features: list[Any] = []
@@ -132,7 +137,11 @@ class BehaveObserver:
         self, hook: str, target: object | None, start_ns: int, end_ns: int, failed: bool
     ) -> None:
         """A hook ran; recorded as is and aggregated per hook kind at the end."""
-        self._hook_log.append((hook, start_ns, end_ns, failed, self._scenario_seq))
+        charged = self._charged()
+        self._hook_log.append(
+            (hook, start_ns, end_ns, failed, self._scenario_seq, charged - self._charged_seen)
+        )
+        self._charged_seen = charged
         self._overhead_ns += self._clock() - end_ns
 
     # The integration takes ``ns`` just before calling on_start/on_end, so qhub's own cost
@@ -144,9 +153,10 @@ class BehaveObserver:
                 tracemalloc.reset_peak()
             now = self._clock()
             self._overhead_ns += now - ns
+            charged = self._charged_seen = self._charged()
             # RSS before the step = the latest reading (previous step's end, or the start
             # of its scenario): one procfs read per step instead of two
-            self._step_stack.append((target, now, self._last_rss))
+            self._step_stack.append((target, now, self._last_rss, charged))
             return
         if kind == "scenario":
             self._scenario_seq += 1
@@ -157,7 +167,8 @@ class BehaveObserver:
             self._rules += 1
         rss = self._last_rss = self._rss_raw()
         now = self._rss_at = self._clock()
-        self._open[id(target)] = (now, rss, self._scenario_seq)
+        charged = self._charged_seen = self._charged()
+        self._open[id(target)] = (now, rss, self._scenario_seq, charged)
         self._overhead_ns += now - ns
 
     def on_end(self, kind: str, target: Any, ns: int) -> None:
@@ -171,6 +182,7 @@ class BehaveObserver:
                     self._rss_at = ns
                 else:
                     rss = self._last_rss
+                charged = self._charged_seen = self._charged()
                 self._steps.append(
                     (
                         target,
@@ -180,6 +192,7 @@ class BehaveObserver:
                         rss,
                         tracemalloc.get_traced_memory()[1] if self._tracemalloc else 0,
                         len(stack),
+                        charged - opened[3],
                     )
                 )
                 try:  # inlined StepResolver.see: one dict lookup per step
@@ -192,13 +205,16 @@ class BehaveObserver:
             return
         opened_other = self._open.pop(id(target), None)
         if opened_other is not None:
-            start, rss0, seq = opened_other
+            start, rss0, seq, charged0 = opened_other
             rss1 = self._last_rss = self._rss_raw()
             self._rss_at = ns
+            charged = self._charged_seen = self._charged()
             if kind == "scenario":
-                self._scenarios.append((target, start, ns, rss0, rss1, seq, self._current_feature))
+                self._scenarios.append(
+                    (target, start, ns, rss0, rss1, seq, self._current_feature, charged - charged0)
+                )
             elif kind == "feature":
-                self._features.append((target, start, ns, rss0, rss1))
+                self._features.append((target, start, ns, rss0, rss1, charged - charged0))
         self._overhead_ns += self._clock() - ns
 
     def mark_interrupted(self, how: str = "interrupted") -> None:
@@ -305,7 +321,7 @@ class BehaveObserver:
             parsed = {r: parse(r) for r in raw}
         else:
             parsed = _Identity()
-        columns: list[tuple[Any, ...]] = list(zip(*steps, strict=True)) if steps else [()] * 7
+        columns: list[tuple[Any, ...]] = list(zip(*steps, strict=True)) if steps else [()] * 8
         timings = StepTimings(
             steps=columns[0],
             starts=columns[1],
@@ -314,13 +330,15 @@ class BehaveObserver:
             rss_after=tuple(parsed[r] for r in columns[4]),
             peaks=columns[5],
             depths=columns[6],
+            charged=columns[7],
         )
         scenarios = tuple(
-            Span(s, start, end, parsed[r0], parsed[r1], seq, feature)
-            for s, start, end, r0, r1, seq, feature in self._scenarios
+            Span(s, start, end, parsed[r0], parsed[r1], seq, feature, charged)
+            for s, start, end, r0, r1, seq, feature, charged in self._scenarios
         )
         spans = tuple(
-            Span(f, start, end, parsed[r0], parsed[r1]) for f, start, end, r0, r1 in self._features
+            Span(f, start, end, parsed[r0], parsed[r1], charged_ns=charged)
+            for f, start, end, r0, r1, charged in self._features
         )
         ended_by = self._ended_by
         if ended_by is None and (self._step_stack or self._open):
