@@ -78,7 +78,13 @@ class ProfilerError(QHubError):
 
 
 class PerformanceRegression(ProfilerError):
-    """A performance check found a regression or a budget violation."""
+    """A performance check found a regression or a budget violation.
+
+    Raised by ``qhub check`` (exit status 1) and
+    :meth:`qhub.PerformanceProfiler.assert_no_regressions`.
+    """
+
+    exit_code = 1
 
 
 class HistoryCorruptError(ProfilerError):

@@ -257,6 +257,12 @@ class ProfilingSettings:
 
     enabled: bool = setting(True, "time every step, scenario, feature and hook")
     memory: bool = setting(True, "sample RSS before and after each step")
+    memory_interval_ms: float = setting(
+        1.0,
+        "read RSS at a step's end only if this long passed since the last reading",
+        min=0,
+        max=60_000,
+    )
     tracemalloc: bool = setting(False, "record a tracemalloc peak per step (slow)")
     history_db: str = setting(".qhub/history.db", "SQLite file holding run history")
     history_retention: int = setting(200, "runs kept in history", min=1, max=1_000_000)
@@ -276,6 +282,23 @@ class ProfilingSettings:
         None, "RSS growth budget per scenario", min=0, max=1_000_000
     )
     fail_on_budget: bool = setting(False, "make `qhub check` fail on budget violations")
+    compare: list[str] = setting(
+        [],
+        "regression thresholds as STAT:N% or STAT:Nms, e.g. median:20% (empty: "
+        "median:<regression_threshold_percent>%)",
+    )
+    alpha: float = setting(
+        0.01, "false-alarm rate per compared item of the regression tests", min=1e-6, max=0.5
+    )
+    single_run_percent: float = setting(
+        100.0,
+        "slowdown that counts against a one-run baseline (no noise estimate)",
+        min=0,
+        max=100_000,
+    )
+    history_timeout_s: float = setting(
+        10.0, "seconds to wait for the history lock or a busy history database", min=0, max=3600
+    )
 
 
 @dataclass(frozen=True)
@@ -290,6 +313,7 @@ class ReportSettings:
     )
     summary: bool = setting(True, "print the summary at the end of the run")
     top: int = setting(10, "rows in the summary's tables", min=1, max=10_000)
+    verbose: bool = setting(False, "print the full tables in the end-of-run summary")
 
 
 @dataclass(frozen=True)

@@ -13,12 +13,15 @@ import time
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from pathlib import Path
-from typing import Any, TypeVar, cast
+from typing import TYPE_CHECKING, Any, TypeVar, cast
 
-from qhub.profiling.baseline import Baseline, read_baseline, write_baseline
-from qhub.profiling.memory import MB, MemoryProfiler
-from qhub.profiling.regression import RegressionCheck
-from qhub.profiling.stats import NS_PER_MS, TimingStats
+from qhub.profiling.record import MethodRow
+from qhub.profiling.rss import MB, MemoryProfiler
+from qhub.profiling.timings import NS_PER_MS, TimingStats
+
+if TYPE_CHECKING:
+    from qhub.config import QHubConfig
+    from qhub.profiling.baseline import SampleSet
 
 F = TypeVar("F", bound=Callable[..., Any])
 
@@ -45,9 +48,22 @@ class PerformanceProfiler:
         self._methods: dict[str, TimingStats] = {}
         self._errors: dict[str, int] = {}
         self._rss_delta: dict[str, int] = {}
-        self._baseline: Baseline | None = None
+        self._baseline: SampleSet | None = None
         self._started_ns: int | None = None
         self._stopped_ns: int | None = None
+
+    @classmethod
+    def from_config(
+        cls, config: QHubConfig, *, clock: Callable[[], int] = time.perf_counter_ns
+    ) -> PerformanceProfiler:
+        """The run's profiler for ``config`` (memory is sampled by the run's observer)."""
+        settings = config.profiling
+        return cls(
+            enable_memory_profiling=False,
+            baseline_file=config.path(settings.baseline_file) if settings.baseline_file else None,
+            clock=clock,
+            noise_floor_ms=settings.noise_floor_ms,
+        )
 
     # -- recording -------------------------------------------------------------------------
     def start_profiling(self) -> None:
@@ -135,6 +151,25 @@ class PerformanceProfiler:
             rows.append(row)
         return rows
 
+    def method_records(self) -> tuple[MethodRow, ...]:
+        """The same figures as frozen rows (with at most 2,000 samples each) for run records."""
+        from qhub.profiling.build import thin
+
+        out = []
+        for name, stats in self._methods.items():
+            figures = stats.as_dict()
+            delta = self._rss_delta.get(name)
+            out.append(
+                MethodRow(
+                    method=name,
+                    errors=self._errors.get(name, 0),
+                    rss_delta_mb=round(delta / MB, 3) if delta is not None else None,
+                    samples_ms=tuple(round(v / NS_PER_MS, 3) for v in thin(stats.samples)),
+                    **figures,
+                )
+            )
+        return tuple(out)
+
     def get_performance_report(self, top: int = 10) -> dict[str, Any]:
         """Summary, every method's figures and the top methods by total and by mean time."""
         rows = self.method_rows()
@@ -158,10 +193,26 @@ class PerformanceProfiler:
             report["memory"] = self.memory_profiler.get_memory_usage_report()
         return report
 
+    def stats(self) -> dict[str, Any]:
+        """:meth:`get_performance_report` under qhub's one name for "your figures"."""
+        return self.get_performance_report()
+
     # -- baselines and regressions ---------------------------------------------------------
-    def set_performance_baseline(self) -> Baseline:
+    def _samples(self, source: str) -> SampleSet:
+        from qhub.profiling.baseline import Item, SampleSet
+
+        items = {
+            name: Item(kind="method", key=name, name=name, runs=(tuple(samples),))
+            for name, samples in self.samples_ms().items()
+            if samples
+        }
+        return SampleSet(items={"method": items}, source=source)
+
+    def set_performance_baseline(self) -> SampleSet:
         """Pin the current records as the baseline (and write ``baseline_file`` if set)."""
-        baseline = Baseline(methods=self.samples_ms())
+        from qhub.profiling.baseline import write_baseline
+
+        baseline = self._samples("memory")
         self._baseline = baseline
         if self.baseline_file is not None:
             write_baseline(self.baseline_file, baseline)
@@ -173,15 +224,39 @@ class PerformanceProfiler:
         """Methods significantly slower than the baseline (see :mod:`qhub.profiling.regression`).
 
         Uses the baseline pinned in memory, else the one in ``baseline_file``; none -> ``[]``.
+        Each dict holds the comparison (``kind``, ``key``, ``verdict``/``direction``,
+        ``baseline_ms``, ``current_ms``, ``change_percent``, ``method``, ``reason`` ...).
         """
+        import dataclasses
+
+        from qhub.profiling.baseline import read_baseline
+        from qhub.profiling.regression import RegressionCheck, Threshold
+        from qhub.profiling.verdict import compare_sets
+
         baseline = self._baseline
         if baseline is None and self.baseline_file is not None and self.baseline_file.exists():
             baseline = self._baseline = read_baseline(self.baseline_file)
         if baseline is None:
             return []
-        check = RegressionCheck(threshold_percent, self.noise_floor_ms)
-        changes = check.compare_all("method", self.samples_ms(), baseline.methods)
-        return [c.as_dict() for c in changes if include_improvements or c.direction == "regression"]
+        check = RegressionCheck(
+            thresholds=(Threshold("median", threshold_percent, "%"),),
+            noise_floor_ms=self.noise_floor_ms,
+        )
+        wanted = ("regression", "improvement") if include_improvements else ("regression",)
+        return [
+            {**dataclasses.asdict(c), "direction": c.verdict}
+            for c in compare_sets(self._samples("current"), baseline, check)
+            if c.verdict in wanted
+        ]
+
+    def assert_no_regressions(self, threshold_percent: float = 20.0) -> None:
+        """Raise :class:`~qhub.exceptions.PerformanceRegression` when a method got slower."""
+        from qhub.exceptions import PerformanceRegression
+
+        found = self.detect_performance_regressions(threshold_percent)
+        if found:
+            names = ", ".join(str(c["name"]) for c in found[:3])
+            raise PerformanceRegression(f"{len(found)} method(s) slower than the baseline: {names}")
 
 
 @contextmanager

@@ -20,30 +20,18 @@ from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from typing import Any
 
+from qhub.profiling.student_t import t_quantile
+
 MB = 1024 * 1024
 MIN_LEAK_POINTS = 5
 """Fewer samples than this never count as a leak: a slope needs points."""
-
-_T95 = (
-    6.314, 2.920, 2.353, 2.132, 2.015, 1.943, 1.895, 1.860, 1.833, 1.812,
-    1.796, 1.782, 1.771, 1.761, 1.753, 1.746, 1.740, 1.734, 1.729, 1.725,
-    1.721, 1.717, 1.714, 1.711, 1.708, 1.706, 1.703, 1.701, 1.699, 1.697,
-)  # fmt: skip
 
 
 def t95(df: int) -> float:
     """One-sided 95 % quantile of Student's t with ``df`` degrees of freedom."""
     if df < 1:
         return math.inf
-    if df <= len(_T95):
-        return _T95[df - 1]
-    if df <= 40:
-        return 1.684
-    if df <= 60:
-        return 1.671
-    if df <= 120:
-        return 1.658
-    return 1.645
+    return t_quantile(0.95, df)
 
 
 def rss_reader() -> Callable[[], int]:
@@ -190,6 +178,10 @@ class MemoryProfiler:
         series = [rss / MB for _, _, rss in self.samples]
         result = detect_leak(series, [label for label, _, _ in self.samples], threshold_mb)
         return [result] if result["leak"] else []
+
+    def stats(self) -> dict[str, Any]:
+        """:meth:`get_memory_usage_report` under qhub's one name for "your figures"."""
+        return self.get_memory_usage_report()
 
     def get_memory_usage_report(self) -> dict[str, Any]:
         """Current, start, peak and growth of RSS in MB over the recorded samples."""

@@ -89,20 +89,3 @@ class TimingStats:
 
 def _r(value: float) -> float:
     return round(value, 3)
-
-
-def summarize_ms(samples_ms: Sequence[float]) -> dict[str, Any]:
-    """The :meth:`TimingStats.as_dict` figures for samples already in milliseconds."""
-    if not samples_ms:
-        return {k: 0 if k == "count" else 0.0 for k in TimingStats().as_dict()}
-    total = float(sum(samples_ms))
-    ordered = sorted(samples_ms)
-    return {
-        "count": len(samples_ms),
-        "total_ms": _r(total),
-        "mean_ms": _r(total / len(samples_ms)),
-        "min_ms": _r(ordered[0]),
-        "p50_ms": _r(percentile_sorted(ordered, 50)),
-        "p95_ms": _r(percentile_sorted(ordered, 95)),
-        "max_ms": _r(ordered[-1]),
-    }

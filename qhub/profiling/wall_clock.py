@@ -19,9 +19,9 @@ from __future__ import annotations
 
 from collections.abc import Mapping
 from dataclasses import dataclass
-from typing import Any
 
-from qhub.profiling.stats import NS_PER_MS
+from qhub.profiling.record import Attribution, Part
+from qhub.profiling.timings import NS_PER_MS
 
 LABELS = {
     "startup": "interpreter start-up, imports, behave set-up",
@@ -61,7 +61,7 @@ ORDER = (
 )  # fmt: skip
 
 
-def attribute(t: Timeline) -> dict[str, Any]:
+def attribute(t: Timeline, process_start_source: str = "") -> Attribution:
     """Parts in ms that add up to ``end - process_start`` (the remainder absorbs the rest)."""
     wall = max(0, t.end_ns - t.process_start_ns)
     parts: dict[str, int] = {
@@ -74,17 +74,18 @@ def attribute(t: Timeline) -> dict[str, Any]:
     ordered.update(sorted(parts.items()))
     ordered["behave_other"] = max(0, wall - sum(ordered.values()))
     total = sum(ordered.values())
-    return {
-        "wall_ms": round(wall / NS_PER_MS, 3),
-        "parts_total_ms": round(total / NS_PER_MS, 3),
-        "measured_from": "process start",
-        "parts": [
-            {
-                "name": name,
-                "label": LABELS.get(name, name.replace("hook:", "") + " hooks"),
-                "ms": round(ns / NS_PER_MS, 3),
-                "percent": round(100.0 * ns / wall, 2) if wall else 0.0,
-            }
+    return Attribution(
+        wall_ms=round(wall / NS_PER_MS, 3),
+        parts_total_ms=round(total / NS_PER_MS, 3),
+        measured_from="process start",
+        process_start_source=process_start_source,
+        parts=tuple(
+            Part(
+                name=name,
+                label=LABELS.get(name, name.replace("hook:", "") + " hooks"),
+                ms=round(ns / NS_PER_MS, 3),
+                percent=round(100.0 * ns / wall, 2) if wall else 0.0,
+            )
             for name, ns in ordered.items()
-        ],
-    }
+        ),
+    )
