@@ -87,10 +87,6 @@ class PerformanceRegression(ProfilerError):
     exit_code = 1
 
 
-class HistoryCorruptError(ProfilerError):
-    """The run-history database was unreadable; it has been moved aside."""
-
-
 class AuditError(QHubError):
     """``qhub audit`` could not run (bad paths or options, not findings in user code)."""
 
@@ -116,10 +112,3 @@ class APIStatusError(APIClientError):
 class SchemaError(APIClientError):
     """A JSON Schema file is missing, unreadable or not a valid schema."""
 
-
-class HistoryQuarantinedError(HistoryCorruptError):
-    """The run-history database was unreadable and has been moved to ``moved_to``."""
-
-    def __init__(self, message: str, moved_to: str) -> None:
-        super().__init__(message)
-        self.moved_to = moved_to

@@ -405,5 +405,3 @@ def _resolve_python(python: str | None) -> str:
     return os.path.abspath(found)
 
 
-def default_fail_on(config: QHubConfig | None) -> Severity:
-    return Severity.parse(config.imports.fail_on) if config is not None else Severity.ERROR

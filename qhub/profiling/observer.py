@@ -220,7 +220,9 @@ class BehaveObserver:
     def mark_interrupted(self, how: str = "interrupted") -> None:
         """The run was cut short: ``interrupted`` (Ctrl-C, before_all failure), ``sigterm``
         or ``sighup`` (CI cancel or timeout); the recorded status says which."""
-        self._ended_by = how if how in ENDINGS else "interrupted"
+        how = how if how in ENDINGS else "interrupted"
+        if self._ended_by in (None, "interrupted"):  # the signal that started it stays named
+            self._ended_by = how
 
     # -- the end of the run ----------------------------------------------------------------
     def finish(

@@ -174,11 +174,6 @@ class TestCounts:
         keys = sorted(s["key"] for s in report["scenarios"] if "rows" in s["key"])
         assert keys == ["features/counts.feature::rows::5", "features/counts.feature::rows::6"]
 
-    @pytest.mark.xfail(
-        strict=True,
-        reason="a feature skipped as a whole never starts: the integration must pass behave's"
-        " runner.features to BehaveObserver.finish(features=...) (requested from the lead)",
-    )
     def test_fully_skipped_feature_counts(
         self, make_project: Any, behave_run: Any, report_of: Any
     ) -> None:
