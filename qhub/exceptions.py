@@ -109,3 +109,15 @@ class HistoryQuarantinedError(HistoryCorruptError):
     def __init__(self, message: str, moved_to: str) -> None:
         super().__init__(message)
         self.moved_to = moved_to
+
+
+class StressError(QHubError):
+    """``qhub stress`` cannot start: no scenario selected, an undefined step, a failing
+    ``before_all``, or a plan out of bounds. The message says which, in one line."""
+
+
+class StressTargetError(StressError):
+    """A stress run refused to send a request to a host that is not a configured API host
+    (``api.base_url``, ``apis.<name>.base_url``, ``stress.allowed_hosts``)."""
+
+    stress_kind = "refused host"
