@@ -26,10 +26,20 @@ PERCENTILES = (50.0, 90.0, 95.0, 99.0)
 """The percentiles every stress table reports (plus the maximum)."""
 
 
-def _new(digits: int) -> HdrHistogram:
-    from hdrh.histogram import HdrHistogram
+def _hdr() -> type[HdrHistogram]:
+    try:
+        from hdrh.histogram import HdrHistogram
+    except ImportError:
+        from qhub.exceptions import DependencyMissingError
 
-    return HdrHistogram(LOWEST_US, HIGHEST_US, digits)
+        raise DependencyMissingError(
+            "qhub stress needs the hdrhistogram package: pip install 'qhub[stress]'"
+        ) from None
+    return HdrHistogram
+
+
+def _new(digits: int) -> HdrHistogram:
+    return _hdr()(LOWEST_US, HIGHEST_US, digits)
 
 
 class LatencyHistogram:
@@ -103,10 +113,8 @@ class LatencyHistogram:
     @classmethod
     def decode(cls, text: str) -> LatencyHistogram:
         """A histogram from :meth:`encode`'s text (a :class:`ValueError` if it is not one)."""
-        from hdrh.histogram import HdrHistogram
-
         try:
-            hist = HdrHistogram.decode(text.encode("ascii"))
+            hist = _hdr().decode(text.encode("ascii"))
         except Exception as exc:  # hdrh raises assorted errors on garbage
             raise ValueError(f"not an encoded latency histogram: {exc}") from None
         if hist is None:
