@@ -57,10 +57,9 @@ def run_hook(runner: Any, name: str) -> bool:
 
 def do_cleanups(context: Any) -> None:
     """behave's end-of-run context clean-ups (``context.add_cleanup`` in ``before_all``)."""
-    remaining = getattr(context, "_do_remaining_cleanups", None)
-    if remaining is not None:
-        remaining()
-    else:  # behave 1.2.6
+    if hasattr(type(context), "_do_remaining_cleanups"):
+        context._do_remaining_cleanups()
+    else:  # behave 1.2.6 (its Context answers unknown attributes with a KeyError)
         context._do_cleanups()
 
 

@@ -251,7 +251,7 @@ class VirtualUser(ModelRunner):  # type: ignore[misc]
         label = self._labels.get(key)
         if label is None:
             _, pattern, step_type = self._patterns.definition(step)
-            label = self._labels[key] = f"{step_type} {pattern}".strip()
+            label = self._labels[key] = f"{step_type.capitalize()} {pattern}".strip()
         return key, label
 
 

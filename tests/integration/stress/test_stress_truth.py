@@ -109,7 +109,8 @@ def test_percentiles_agree_with_the_servers_records(
         nominal = truth_server.nominal_ms("/fixed") + truth_server.nominal_ms("/bimodal")
         missed += _problems(report["requests"], both, nominal)  # all samples, not an average
         bimodal = endpoint(report, "GET /bimodal")
-        assert bimodal["p50_ms"] < 50 <= 100 <= bimodal["p95_ms"]
+        assert bimodal["p50_ms"] < 50
+        assert bimodal["p95_ms"] >= 100
         if not missed:
             return
         misses.append(missed)
