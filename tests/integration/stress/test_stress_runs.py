@@ -299,7 +299,8 @@ def test_requests_to_other_hosts_are_refused(tmp_path: Path, truth_server: Truth
     row = result.report["endpoints"][0]
     assert row["errors_by_kind"] == {"refused host": 2}
     assert "not a configured API host" in row["first_errors"]["refused host"]
-    assert result.report["scenarios"][0]["outcomes"] == {"error": 2}  # an exception in a step
+    outcomes = result.report["scenarios"][0]["outcomes"]
+    assert outcomes in ({"error": 2}, {"failed": 2})  # behave 1.3 says error, 1.2.6 failed
     assert result.stderr.count("refused a request to 127.0.0.1") == 1  # said once
 
 
