@@ -154,7 +154,9 @@ def main() -> None:
                     theirs.append(b)
                     ratios.append(a / b)
                 mine, loop = statistics.median(ours), statistics.median(theirs)
-                print(f"{users:>5} {mine:>10.0f}/s {loop:>8.0f}/s {statistics.median(ratios):>6.2f}x")
+                print(
+                    f"{users:>5} {mine:>10.0f}/s {loop:>8.0f}/s {statistics.median(ratios):>6.2f}x"
+                )
         finally:
             server.terminate()
             server.wait(timeout=10)

@@ -69,6 +69,11 @@ def register(sub: Any) -> None:
         help="time running iterations get after the duration",
     )
     parser.add_argument("--format", choices=("text", "json", "prometheus"), default="text")
+    parser.add_argument(
+        "--fail-on-regression",
+        action="store_true",
+        help="exit 1 when an endpoint is significantly slower than in the previous stress run",
+    )
     progress = parser.add_mutually_exclusive_group()
     progress.add_argument(
         "--progress",
@@ -101,7 +106,13 @@ def _config_file(path: str | None) -> Iterator[None]:
 
 def run(args: argparse.Namespace) -> int:
     from qhub.stress.render import renderer
-    from qhub.stress.run import StressOptions, run_stress, write_reports
+    from qhub.stress.run import (
+        StressOptions,
+        compare_with_previous,
+        previous_report,
+        run_stress,
+        write_reports,
+    )
 
     behave_args = list(args.behave_args or [])
     if behave_args and behave_args[0] == "--":
@@ -120,6 +131,7 @@ def run(args: argparse.Namespace) -> int:
     )
     with _config_file(getattr(args, "config", None)):
         stress = run_stress(options, stderr=sys.stderr)
+    stress = compare_with_previous(stress, previous_report(stress.config))
     result = stress.result
     written = write_reports(stress)
     sys.stdout.write(renderer(args.format)(result))
@@ -128,6 +140,13 @@ def run(args: argparse.Namespace) -> int:
         print(f"qhub stress: report: {path}", file=sys.stderr)
     if result.signal is not None:
         return 128 + int(signal.Signals[result.signal])
+    regressions = (result.comparison or {}).get("regressions") or []
+    if args.fail_on_regression and regressions:
+        print(
+            f"qhub stress: {len(regressions)} endpoint(s) slower than the previous stress run",
+            file=sys.stderr,
+        )
+        return 1
     if result.budgets_failed:
         print(f"qhub stress: {len(result.budgets_failed)} budget(s) violated", file=sys.stderr)
         return 1

@@ -26,7 +26,8 @@ PERCENTILES = (50.0, 90.0, 95.0, 99.0)
 """The percentiles every stress table reports (plus the maximum)."""
 
 
-def _hdr() -> type[HdrHistogram]:
+def _hdr() -> Any:
+    """The ``HdrHistogram`` class (imported on first use)."""
     try:
         from hdrh.histogram import HdrHistogram
     except ImportError:

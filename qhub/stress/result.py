@@ -85,6 +85,8 @@ class StressResult:
     histograms: dict[str, str]
     """Encoded HDR histograms: ``"all"`` and one per endpoint key."""
     budgets: list[BudgetCheck] = field(default_factory=list)
+    comparison: dict[str, Any] | None = None
+    """Against the previous stress run (:func:`qhub.stress.compare.compare_runs`)."""
 
     @property
     def interrupted(self) -> bool:
@@ -110,6 +112,11 @@ class StressResult:
         from dataclasses import replace
 
         return replace(self, budgets=list(checks))
+
+    def with_comparison(self, comparison: dict[str, Any] | None) -> StressResult:
+        from dataclasses import replace
+
+        return replace(self, comparison=comparison)
 
     def as_dict(self) -> dict[str, Any]:
         out = asdict(self)

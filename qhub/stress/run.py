@@ -171,6 +171,46 @@ def run_stress(options: StressOptions, *, stderr: TextIO | None = None) -> Stres
     return StressRun(result, final_config)
 
 
+def previous_report(config: Any) -> dict[str, Any] | None:
+    """The last stress run's JSON report in the report folder, if readable (a damaged or
+    foreign file is no previous run, said once)."""
+    import json
+
+    from qhub._bounded import InputLimitError, read_regular_text
+    from qhub._warn import warn
+
+    path = config.path(config.report.dir) / "stress.json"
+    if not path.exists():
+        return None
+    try:
+        data = json.loads(read_regular_text(path, _MAX_REPORT_BYTES))
+    except (OSError, ValueError, InputLimitError) as exc:
+        warn(
+            f"qhub stress: previous report {path} not readable ({exc}); not compared",
+            once=f"stress-previous:{path}",
+        )
+        return None
+    if not isinstance(data, dict) or data.get("kind") != "stress":
+        return None
+    return data
+
+
+def compare_with_previous(run: StressRun, previous: dict[str, Any] | None) -> StressRun:
+    """``run`` with its comparison against ``previous`` (the profiling thresholds)."""
+    from qhub.stress.compare import compare_runs
+
+    if previous is None:
+        return run
+    profiling = run.config.profiling
+    comparison = compare_runs(
+        previous,
+        run.result.as_dict(),
+        threshold_percent=profiling.regression_threshold_percent,
+        noise_floor_ms=profiling.noise_floor_ms,
+    )
+    return StressRun(run.result.with_comparison(comparison.as_dict()), run.config)
+
+
 def write_reports(run: StressRun) -> list[Path]:
     """``stress.json`` (always) and ``stress.prom`` (with ``report.formats`` prometheus) in
     the report folder."""
@@ -190,6 +230,9 @@ def write_reports(run: StressRun) -> list[Path]:
     return written
 
 
+_MAX_REPORT_BYTES = 64 * 1024 * 1024
+
+
 def _is_tty(stream: TextIO) -> bool:
     try:
         return bool(stream.isatty())
@@ -197,4 +240,12 @@ def _is_tty(stream: TextIO) -> bool:
         return False
 
 
-__all__ = ["StressOptions", "StressPlan", "StressRun", "run_stress", "write_reports"]
+__all__ = [
+    "StressOptions",
+    "StressPlan",
+    "StressRun",
+    "compare_with_previous",
+    "previous_report",
+    "run_stress",
+    "write_reports",
+]

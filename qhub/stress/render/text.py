@@ -88,7 +88,15 @@ def render(result: StressResult) -> str:
             actual = "n/a" if b.actual is None else f"{b.actual:g} {b.unit}"
             why = f" ({b.note})" if b.note and b.note != "at least" else ""
             lines.append(f"  {word} {b.name}: {actual} {sign} {b.limit:g} {b.unit}{why}")
-    return "\n".join(lines) + "\n"
+    text = "\n".join(lines) + "\n"
+    if result.comparison is not None:
+        from qhub.stress.compare import StressChange, StressComparison, render_comparison
+
+        data = dict(result.comparison)
+        for key in ("regressions", "improvements"):
+            data[key] = [StressChange(**c) for c in data[key]]
+        text += "\n" + render_comparison(StressComparison(**data))
+    return text
 
 
 def _first_errors(result: StressResult) -> list[str]:

@@ -94,6 +94,7 @@ class _Server(ThreadingHTTPServer):
         self.open_connections = self.max_connections = 0
         self.in_flight = self.max_in_flight = 0
         self.bimodal_counter = 0
+        self.fixed_s = 0.020
         self.stall_s = 0.0
         self.stall_at: float | None = None
 
@@ -120,7 +121,7 @@ class _Server(ThreadingHTTPServer):
         if path in ("/", "/health"):
             return 0.0
         if path == "/fixed":
-            return 0.020
+            return self.fixed_s
         if path == "/bimodal":
             with self.lock:
                 self.bimodal_counter += 1

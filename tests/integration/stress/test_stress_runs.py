@@ -74,11 +74,11 @@ def test_iterations_per_user_are_exact(tmp_path: Path, truth_server: TruthServer
 
 
 @pytest.mark.parametrize(
-    ("args", "env", "users", "per_user"),
+    ("args", "env", "expected"),
     [
-        ((), {"STRESS_MULTIPLIER": "2"}, 4, 3),
-        ((), {"QHUB_STRESS_MULTIPLIER": "2", "STRESS_MULTIPLIER": "5"}, 4, 3),
-        (("--multiplier", "3", "--scale", "iterations"), {"STRESS_MULTIPLIER": "5"}, 2, 9),
+        ((), {"STRESS_MULTIPLIER": "2"}, (4, 3)),
+        ((), {"QHUB_STRESS_MULTIPLIER": "2", "STRESS_MULTIPLIER": "5"}, (4, 3)),
+        (("--multiplier", "3", "--scale", "iterations"), {"STRESS_MULTIPLIER": "5"}, (2, 9)),
     ],
 )
 def test_the_multiplier_scales_users_or_iterations(
@@ -86,10 +86,10 @@ def test_the_multiplier_scales_users_or_iterations(
     truth_server: TruthServer,
     args: tuple[str, ...],
     env: dict[str, str],
-    users: int,
-    per_user: int,
+    expected: tuple[int, int],
 ) -> None:
     """STRESS_MULTIPLIER (QHUB_ twin wins) scales users; --multiplier wins over both."""
+    users, per_user = expected
     project = make_project(tmp_path, SIMPLE)
     result = run_stress(
         project,
@@ -334,3 +334,45 @@ def test_undefined_steps_and_no_api_refuse_to_start(
     result = run_stress(project, "--iterations", "1", base_url=None)
     assert result.returncode == 2
     assert "no API host configured" in result.stderr
+
+
+def test_a_slower_endpoint_than_in_the_previous_run_is_named(
+    tmp_path: Path, truth_server: TruthServer
+) -> None:
+    """The second run of the same load against a slower /fixed: SLOWER, exit 1 with
+    --fail-on-regression; a different load is not compared at all."""
+    project = make_project(tmp_path, SIMPLE)
+    args = (
+        "--users",
+        "2",
+        "--iterations",
+        "20",
+        "--fail-on-regression",
+        "--",
+        "--tags",
+        "@fixed,@health",
+    )
+    first = run_stress(project, *args, base_url=truth_server.url)
+    assert first.returncode == 0, first.output
+    assert "vs previous stress run" not in first.stdout
+    truth_server.server.fixed_s = 0.060
+    second = run_stress(project, *args, base_url=truth_server.url)
+    assert second.returncode == 1, second.output
+    assert "SLOWER GET /fixed: p50" in second.stdout
+    assert second.report is not None
+    slower = {c["endpoint"] for c in second.report["comparison"]["regressions"]}
+    assert "GET /fixed" in slower and "GET /health" not in slower
+    third = run_stress(
+        project,
+        "--users",
+        "3",
+        "--iterations",
+        "20",
+        "--fail-on-regression",
+        "--",
+        "--tags",
+        "@fixed",
+        base_url=truth_server.url,
+    )
+    assert third.returncode == 0, third.output
+    assert "not comparable: the load differs (users 2 -> 3)" in third.stdout

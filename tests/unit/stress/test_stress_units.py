@@ -11,7 +11,7 @@ from typing import Any
 import pytest
 
 from qhub.config import StressSettings, load_config
-from qhub.exceptions import StressError, StressTargetError
+from qhub.exceptions import ConfigError, StressError, StressTargetError
 from qhub.stress.budgets import check_budgets
 from qhub.stress.guard import HostGuard, parse_host
 from qhub.stress.histogram import LatencyHistogram
@@ -207,7 +207,7 @@ class TestPlan:
 
     def test_stress_multiplier_variable_is_validated(self) -> None:
         assert load_config(environ={"STRESS_MULTIPLIER": "5"}).stress.multiplier == 5.0
-        with pytest.raises(Exception, match="stress.multiplier"):
+        with pytest.raises(ConfigError, match=r"stress\.multiplier"):
             load_config(environ={"QHUB_STRESS_MULTIPLIER": "0"})
 
 
@@ -358,3 +358,80 @@ class TestCommandLine:
         assert main(["stress", *args]) == 2
         err = capsys.readouterr().err
         assert err.startswith("qhub: error:") and len(err.strip().splitlines()) == 1
+
+
+class TestCompare:
+    """Same load only; threshold, noise floor and significance all required."""
+
+    @staticmethod
+    def _report(values: dict[str, list[float]], users: int = 2) -> dict[str, Any]:
+        hists = {}
+        everything = LatencyHistogram()
+        for key, samples in values.items():
+            hist = LatencyHistogram()
+            for v in samples:
+                hist.record(v)
+                everything.record(v)
+            hists[key] = hist.encode()
+        hists["all"] = everything.encode()
+        plan = {
+            "users": users,
+            "rate": None,
+            "iterations": 10,
+            "duration_s": None,
+            "ramp_up_s": 0.0,
+        }
+        return {"run_id": "r1", "plan": plan, "histograms": hists}
+
+    def test_slower_faster_unchanged(self) -> None:
+        from qhub.stress.compare import compare_runs
+
+        rng = random.Random(3)
+        base = self._report(
+            {
+                "GET /a": [rng.gauss(20, 1) for _ in range(300)],
+                "GET /b": [rng.gauss(20, 1) for _ in range(300)],
+                "GET /c": [rng.gauss(50, 1) for _ in range(300)],
+                "GET /few": [10.0] * 5,
+            }
+        )
+        cur = self._report(
+            {
+                "GET /a": [rng.gauss(30, 1) for _ in range(300)],
+                "GET /b": [rng.gauss(20.5, 1) for _ in range(300)],
+                "GET /c": [rng.gauss(25, 1) for _ in range(300)],
+                "GET /few": [100.0] * 5,
+            }
+        )
+        result = compare_runs(base, cur, threshold_percent=20, noise_floor_ms=2)
+        assert result.comparable
+        assert [c.endpoint for c in result.regressions] == ["GET /a"]
+        assert [c.endpoint for c in result.improvements] == ["GET /c"]
+        assert result.regressions[0].p_value < 0.01
+        assert result.too_few_samples == ["GET /few"]
+        assert result.unchanged == 2  # GET /b and all requests (mixed: a up, c down)
+
+    def test_noise_floor_and_different_loads(self) -> None:
+        from qhub.stress.compare import compare_runs
+
+        base = self._report({"GET /a": [1.0] * 100})
+        cur = self._report({"GET /a": [1.5] * 100})
+        floor = compare_runs(base, cur, threshold_percent=20, noise_floor_ms=2)
+        assert floor.regressions == []  # +50 % but only 0.5 ms
+        other = compare_runs(
+            base,
+            self._report({"GET /a": [9.0] * 100}, users=4),
+            threshold_percent=20,
+            noise_floor_ms=0,
+        )
+        assert not other.comparable and "users 2 -> 4" in other.reason
+
+    def test_damaged_stored_histograms_are_misses(self) -> None:
+        from qhub.stress.compare import compare_runs
+
+        base = self._report({"GET /a": [1.0] * 100})
+        base["histograms"]["GET /a"] = "garbage"
+        result = compare_runs(
+            base, self._report({"GET /a": [9.0] * 100}), threshold_percent=20, noise_floor_ms=0
+        )
+        assert [c.endpoint for c in result.regressions] == ["all requests"]
