@@ -212,8 +212,8 @@ def compare_with_previous(run: StressRun, previous: dict[str, Any] | None) -> St
 
 
 def write_reports(run: StressRun) -> list[Path]:
-    """``stress.json`` (always) and ``stress.prom`` (with ``report.formats`` prometheus) in
-    the report folder."""
+    """``stress.json`` (always), ``stress.html`` and ``stress.prom`` (when ``report.formats``
+    has html / prometheus) in the report folder."""
     from qhub.stress.render import renderer
 
     config = run.config
@@ -221,6 +221,8 @@ def write_reports(run: StressRun) -> list[Path]:
     folder.mkdir(parents=True, exist_ok=True)
     written = []
     targets = [("json", "stress.json")]
+    if "html" in config.report.formats:
+        targets.append(("html", "stress.html"))
     if "prometheus" in config.report.formats:
         targets.append(("prometheus", "stress.prom"))
     for fmt, name in targets:

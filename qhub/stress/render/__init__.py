@@ -1,5 +1,5 @@
 """Renderers of a frozen :class:`~qhub.stress.result.StressResult`: ``render(result) -> str``,
-one module per format (terminal text, JSON, Prometheus text exposition)."""
+one module per format (terminal text, JSON, Prometheus text exposition, HTML)."""
 
 from __future__ import annotations
 
@@ -8,7 +8,7 @@ from importlib import import_module
 
 from qhub.stress.result import StressResult
 
-FORMATS = ("text", "json", "prometheus")
+FORMATS = ("text", "json", "prometheus", "html")
 
 
 def renderer(fmt: str) -> Callable[[StressResult], str]:

@@ -71,6 +71,8 @@ def test_iterations_per_user_are_exact(tmp_path: Path, truth_server: TruthServer
     steps = {row["label"]: row["count"] for row in report["steps"]}
     assert steps['When I GET "{path}"'] == 30
     assert "qhub stress: report:" in result.stderr
+    html = (project / "reports" / "stress.html").read_text()
+    assert "Latency over time" in html and "GET /fixed" in html and "<polyline" in html
 
 
 @pytest.mark.parametrize(

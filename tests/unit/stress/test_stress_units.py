@@ -435,3 +435,60 @@ class TestCompare:
             base, self._report({"GET /a": [9.0] * 100}), threshold_percent=20, noise_floor_ms=0
         )
         assert [c.endpoint for c in result.regressions] == ["all requests"]
+
+
+class TestHtml:
+    """The HTML page escapes everything from the run and draws what happened."""
+
+    def test_escaped_and_complete(self) -> None:
+        from html.parser import HTMLParser
+
+        m = Measurements(corrected=False)
+        m.request("GET /<script>alert(1)</script>", 12.0, 0.0, 503, None)
+        m.request("GET /ok", 5.0, 0.0, 200, None)
+        m.scenario(
+            "f:1",
+            "<b>evil</b>",
+            duration_ms=5,
+            lag_ms=0,
+            status="failed",
+            kind="AssertionError",
+            error="<img src=x onerror=alert(1)>",
+        )
+        m.tick(1.0)
+        outcome = SimpleNamespace(
+            elapsed_s=1.0,
+            stop_reason="duration",
+            signal_name=None,
+            abandoned=False,
+            cpu_percent=1.0,
+            users_started=1,
+            iterations_due=0,
+            iterations_handed_out=0,
+        )
+        result = freeze(
+            m,
+            run_id="r",
+            started_at="t",
+            behave_version="1.3.3",
+            behave_args=[],
+            plan=resolve_plan(StressSettings(), {}),
+            outcome=outcome,
+            pools={},
+        )
+        page = renderer("html")(result)
+        assert "<script>" not in page and "<img" not in page and "<b>evil" not in page
+        assert "&lt;script&gt;" in page
+        assert "<polyline" in page and "<rect" in page  # latency line and an error bar
+
+        class Tags(HTMLParser):
+            def __init__(self) -> None:
+                super().__init__()
+                self.tags: list[str] = []
+
+            def handle_starttag(self, tag: str, attrs: Any) -> None:
+                self.tags.append(tag)
+
+        parser = Tags()
+        parser.feed(page)
+        assert "script" not in parser.tags and parser.tags.count("table") == 3
