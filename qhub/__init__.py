@@ -21,6 +21,7 @@ from qhub.exceptions import (
     QHubError,
     ResponseValidationError,
     SerializationError,
+    StressError,
     TemplateError,
 )
 
@@ -84,6 +85,7 @@ __all__ = [
     "RedisCacheBackend",
     "ResponseValidationError",
     "SerializationError",
+    "StressError",
     "TemplateError",
     "TestDataCache",
     "__version__",

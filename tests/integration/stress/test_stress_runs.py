@@ -118,6 +118,7 @@ def test_a_violated_budget_exits_1(tmp_path: Path, truth_server: TruthServer) ->
         project,
         "--iterations",
         "3",
+        "--progress",
         "--",
         "--tags",
         "@fixed",
@@ -131,6 +132,9 @@ def test_a_violated_budget_exits_1(tmp_path: Path, truth_server: TruthServer) ->
     assert "1 budget(s) violated" in result.stderr
     assert result.report is not None
     assert [b["passed"] for b in result.report["budgets"]] == [False, True]
+    progress = [part for part in result.stderr.split("\r") if "users" in part and "p95" in part]
+    assert progress, result.stderr  # --progress forces the live line without a terminal
+    assert "3 requests" in progress[-1] and "done" in progress[-1]
 
 
 def test_met_budgets_exit_0_and_an_unmeasured_endpoint_fails(
