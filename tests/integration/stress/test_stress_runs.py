@@ -382,3 +382,27 @@ def test_a_slower_endpoint_than_in_the_previous_run_is_named(
     )
     assert third.returncode == 0, third.output
     assert "not comparable: the load differs (users 2 -> 3)" in third.stdout
+
+
+def test_a_failing_before_all_stops_before_the_load(
+    tmp_path: Path, truth_server: TruthServer
+) -> None:
+    env = """
+from qhub.behave import install
+
+
+def before_all(context):
+    install(context)
+    raise RuntimeError("database unreachable")
+
+
+def after_all(context):
+    print("after_all ran")
+"""
+    project = make_project(tmp_path, SIMPLE, environment=env)
+    result = run_stress(project, "--iterations", "1", base_url=truth_server.url)
+    assert result.returncode == 2, result.output
+    assert "qhub: error: before_all failed" in result.stderr
+    assert "database unreachable" in result.output  # behave's own HOOK-ERROR line
+    assert "after_all ran" in result.output  # clean-up still runs, as in behave
+    assert truth_server.count("/fixed") == 0
