@@ -29,7 +29,9 @@ def settings_reference() -> str:
             key = f"{section}.{f.name}"
             env = f"QHUB_{section}_{f.name}".upper()
             allowed = describe_field(cls, f.name)
-            out.append(f"| `{key}` | {_default(f)} | {allowed} | {f.metadata['help']} (`{env}`) |")
+            out.append(
+                f"| `{key}` | {_default(f)} | {allowed} | {f.metadata['help']} (`{env}`) |"
+            )
         out.append("")
     return "\n".join(out).rstrip() + "\n"
 
