@@ -22,6 +22,7 @@ from qhub.exceptions import (
     QHubError,
     ResponseValidationError,
     SerializationError,
+    StressError,
     TemplateError,
 )
 
@@ -86,6 +87,7 @@ __all__ = [
     "RedisCacheBackend",
     "ResponseValidationError",
     "SerializationError",
+    "StressError",
     "TemplateError",
     "TestDataCache",
     "__version__",

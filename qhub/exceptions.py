@@ -112,3 +112,14 @@ class APIStatusError(APIClientError):
 class SchemaError(APIClientError):
     """A JSON Schema file is missing, unreadable or not a valid schema."""
 
+
+class StressError(QHubError):
+    """``qhub stress`` cannot start: no scenario selected, an undefined step, a failing
+    ``before_all``, or a plan out of bounds. The message says which, in one line."""
+
+
+class StressTargetError(StressError):
+    """A stress run refused to send a request to a host that is not a configured API host
+    (``api.base_url``, ``apis.<name>.base_url``, ``stress.allowed_hosts``)."""
+
+    stress_kind = "refused host"
