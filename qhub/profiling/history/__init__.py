@@ -27,6 +27,7 @@ from qhub.profiling.history.base import (
     PinnedBaseline,
     RunHistory,
     RunSummary,
+    StoredPart,
 )
 from qhub.profiling.record import RunRecord
 
@@ -41,6 +42,7 @@ __all__ = [
     "PinnedBaseline",
     "RunHistory",
     "RunSummary",
+    "StoredPart",
     "is_url",
     "open_history",
     "open_history_at",
@@ -48,6 +50,8 @@ __all__ = [
 ]
 
 _URL_SCHEMES = ("postgresql://", "postgres://")
+_NOT_RUN = ("skipped", "untested")
+"""Scenario statuses whose time says nothing about the scenario (a shard skips the rest)."""
 
 
 def open_history(config: QHubConfig, *, readonly: bool = False) -> RunHistory:
@@ -105,7 +109,9 @@ def run_figures(record: RunRecord) -> dict[str, dict[str, tuple[float, int]]]:
             features[f.key] = (f.duration_ms, 1)
     return {
         "step_definition": {r.key: (r.p50_ms, r.count) for r in record.step_definitions},
-        "scenario": {s.key: (s.duration_ms, 1) for s in record.scenarios},
+        "scenario": {
+            s.key: (s.duration_ms, 1) for s in record.scenarios if s.status not in _NOT_RUN
+        },
         "method": {m.method: (m.p50_ms, m.count) for m in record.methods},
         "feature": features,
     }

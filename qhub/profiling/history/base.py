@@ -59,6 +59,18 @@ class PinnedBaseline:
     runs: tuple[str, ...]
 
 
+@dataclass(frozen=True, slots=True)
+class StoredPart:
+    """One stored part as it is kept: its columns and its JSON document (for export)."""
+
+    part: str
+    kind: str
+    status: str | None
+    wall_ms: float | None
+    finished_at: str | None
+    document: dict[str, Any]
+
+
 Figures = Mapping[str, Mapping[str, tuple[float, int]]]
 """kind -> item key -> (median ms, sample count): what trends are drawn from."""
 
@@ -112,8 +124,9 @@ class RunHistory(Protocol):
         """Every readable behave part of a run, oldest first; damaged ones are skipped (said
         once)."""
 
-    def documents(self, run_id: str) -> list[tuple[str, dict[str, Any]]]:
-        """Every readable part of a run as ``(kind, stored JSON document)``, oldest first."""
+    def documents(self, run_id: str) -> list[StoredPart]:
+        """Every readable part of a run (any kind) with its stored JSON document, oldest
+        first; damaged ones are skipped (said once)."""
 
     def figures(self, run_ids: Sequence[str]) -> dict[str, Figures]:
         """Stored figures of the runs that have them."""
@@ -129,6 +142,9 @@ class RunHistory(Protocol):
 
     def baselines(self) -> list[PinnedBaseline]:
         """Every pinned baseline (for export)."""
+
+    def put_baseline(self, baseline: PinnedBaseline) -> PinnedBaseline:
+        """Store ``baseline`` as it is, its creation time kept (for import)."""
 
     def pin_plan(self, key: str, plan: Mapping[str, Any]) -> dict[str, Any]:
         """Store a shard plan under ``key`` unless one is there; returns the stored one.

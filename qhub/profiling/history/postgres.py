@@ -37,6 +37,7 @@ from qhub.profiling.history.base import (
     HistoryUnavailableError,
     PinnedBaseline,
     RunSummary,
+    StoredPart,
 )
 from qhub.profiling.history.codec import (
     decode,
@@ -378,17 +379,20 @@ class PostgresHistory:
             self._set_aside(run_id, damaged)
         return out
 
-    def documents(self, run_id: str) -> list[tuple[str, dict[str, Any]]]:
+    def documents(self, run_id: str) -> list[StoredPart]:
         rows = self._guard(
             lambda: self.conn.execute(
-                "SELECT id, kind, doc FROM qhub_parts WHERE run_id = %s ORDER BY seq", (run_id,)
+                "SELECT id, kind, status, wall_ms, finished_at, doc FROM qhub_parts"
+                " WHERE run_id = %s ORDER BY seq",
+                (run_id,),
             ).fetchall()
         )
-        out: list[tuple[str, dict[str, Any]]] = []
+        out: list[StoredPart] = []
         damaged: list[tuple[str, str]] = []
-        for part_id, kind, blob in rows:
+        for part_id, kind, status, wall, finished, blob in rows:
             try:
-                out.append((str(kind), decode_document(blob)))
+                doc = decode_document(blob)
+                out.append(StoredPart(str(part_id), str(kind), status, wall, finished, doc))
             except RecordError as exc:
                 damaged.append((str(part_id), str(exc)))
         if damaged:

@@ -38,6 +38,7 @@ from qhub.profiling.history.base import (
     HistoryUnavailableError,
     PinnedBaseline,
     RunSummary,
+    StoredPart,
 )
 from qhub.profiling.history.codec import (
     decode,
@@ -418,17 +419,20 @@ class SQLiteHistory:
             self._set_aside(run_id, damaged)
         return out
 
-    def documents(self, run_id: str) -> list[tuple[str, dict[str, Any]]]:
+    def documents(self, run_id: str) -> list[StoredPart]:
         rows = self._guard(
             lambda: self.db.execute(
-                "SELECT id, kind, doc FROM parts WHERE run_id = ? ORDER BY seq", (run_id,)
+                "SELECT id, kind, status, wall_ms, finished_at, doc FROM parts"
+                " WHERE run_id = ? ORDER BY seq",
+                (run_id,),
             ).fetchall()
         )
-        out: list[tuple[str, dict[str, Any]]] = []
+        out: list[StoredPart] = []
         damaged: list[tuple[str, str]] = []
-        for part_id, kind, blob in rows:
+        for part_id, kind, status, wall, finished, blob in rows:
             try:
-                out.append((str(kind), decode_document(blob)))
+                doc = decode_document(blob)
+                out.append(StoredPart(str(part_id), str(kind), status, wall, finished, doc))
             except RecordError as exc:
                 damaged.append((str(part_id), str(exc)))
         if damaged:

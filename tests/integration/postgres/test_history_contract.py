@@ -129,7 +129,10 @@ class HistoryContract:
                 "st", STRESS, "failed", 9.5
             )  # fmt: skip
             assert {s.id for s in history.runs(kind=None)} == {"normal", "st"}
-            assert history.documents("st") == [(STRESS, doc)]
+            [stored] = history.documents("st")
+            assert (stored.part, stored.kind, stored.status, stored.document) == (
+                "st-1", STRESS, "failed", doc
+            )  # fmt: skip
             assert history.parts("st") == []
 
     def test_figures_never_stale(self, open_history: Opener) -> None:
