@@ -154,6 +154,7 @@ def _write_list(path: str, locations: list[str]) -> None:
     from qhub._atomic import atomic_write_text
 
     folder = os.path.dirname(os.path.abspath(path))
+    os.makedirs(folder, exist_ok=True)
     lines = []
     for location in locations:
         file, sep, line = location.rpartition(":")
