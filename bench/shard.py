@@ -157,10 +157,10 @@ def main() -> None:
             f" {serial_s:.2f} s wall (start-up included)\n"
         )
         print(
-            "| N | lower bound s | qhub predicted s | qhub measured s | predicted / bound |"
-            " by file count predicted s | by file count measured s | by file count / bound |"
+            "| N | lower bound s | qhub predicted s (/ bound) | qhub measured s (/ bound) |"
+            " by file count predicted s (/ bound) | by file count measured s (/ bound) |"
         )
-        print("|---:|---:|---:|---:|---:|---:|---:|---:|")
+        print("|---:|---:|---:|---:|---:|---:|")
         files = sorted(by_file)
         for n in args.n:
             bound = max(total_ms / n, longest_ms)
@@ -172,10 +172,12 @@ def main() -> None:
             by_count = [[f for i, f in enumerate(files) if i % n == k] for k in range(n)]
             count_predicted = max(sum(by_file[f] for f in s) for s in by_count)
             count_measured = max(run_each(folder, by_count, f"count{n}"))
+            b = bound / 1000
             print(
-                f"| {n} | {bound / 1000:.2f} | {predicted / 1000:.2f} | {measured:.2f} |"
-                f" {predicted / bound:.3f} | {count_predicted / 1000:.2f} | {count_measured:.2f} |"
-                f" {count_predicted / bound:.3f} |"
+                f"| {n} | {b:.2f} | {predicted / 1000:.2f} ({predicted / bound:.3f}) |"
+                f" {measured:.2f} ({measured / b:.2f}) |"
+                f" {count_predicted / 1000:.2f} ({count_predicted / bound:.2f}) |"
+                f" {count_measured:.2f} ({count_measured / b:.2f}) |"
             )
 
 
