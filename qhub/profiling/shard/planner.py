@@ -7,7 +7,8 @@ while a pipeline's jobs start (other pipelines finish), so there the first shard
 failed shard gets the split it had) and every other shard of the pipeline uses that one:
 no scenario is lost or run twice. A SQLite history is a file each runner has its own copy
 of (restored from the same artifact or cache): its plan depends on that file only and
-nothing is written to it.
+nothing is written to it. A shard of a pipeline that cannot reach the shared history
+stops with one line rather than split differently from its siblings.
 """
 
 from __future__ import annotations
@@ -52,6 +53,8 @@ def plan_shards(
         history = open_history(config, readonly=not (shared and pipeline))
     except ProfilerError as exc:
         note = str(exc)
+        if pipeline is not None:
+            raise _unpinned(pipeline, note) from None
         if not note.startswith("no runs recorded yet"):
             warn(f"qhub shard: {note}; splitting without history")
         return Planned(make_plan(suite, total, by, Durations()), note)
@@ -69,5 +72,16 @@ def plan_shards(
             stored = history.pin_plan(key, plan.as_dict())
             plan = ShardPlan.from_dict(stored, pinned_for=pipeline)
         except (ProfilerError, ValueError) as exc:
-            warn(f"qhub shard: could not pin the plan for pipeline {pipeline} ({exc})")
+            raise _unpinned(pipeline, str(exc)) from None
     return Planned(plan, None if plan.history_runs else "no recorded run has figures")
+
+
+def _unpinned(pipeline: str, why: str) -> ProfilerError:
+    """A shard of a pipeline with a shared history that cannot pin its plan stops: other
+    shards may have planned from that history, and a different split would lose or double
+    scenarios silently."""
+    return ProfilerError(
+        f"cannot plan shards of pipeline {pipeline} with the shared history ({why}); the"
+        " other shards may have used it, so this one will not guess (unset"
+        " QHUB_PROFILING_HISTORY_URL in every shard to split without history)"
+    )

@@ -58,6 +58,14 @@ def postgres_bin() -> Path:
     pytest.fail(message)
 
 
+def _postgres_user() -> pwd.struct_passwd:
+    """The ``postgres`` system user (PostgreSQL refuses to run as root)."""
+    try:
+        return pwd.getpwnam("postgres")
+    except KeyError:
+        pytest.fail("tests run as root need the 'postgres' system user (package postgresql)")
+
+
 @dataclass
 class PostgresServer:
     """A PostgreSQL cluster owned by the test session."""
@@ -75,7 +83,7 @@ class PostgresServer:
         """Run a server tool as the unprivileged ``postgres`` user when we are root."""
         kwargs: dict[str, Any] = {}
         if os.geteuid() == 0:
-            user = pwd.getpwnam("postgres")
+            user = _postgres_user()
             kwargs = {"user": user.pw_uid, "group": user.pw_gid, "extra_groups": []}
         return subprocess.run(
             [str(self.bin / args[0]), *args[1:]],
@@ -90,12 +98,12 @@ class PostgresServer:
 
     def start(self) -> None:
         if os.geteuid() == 0:
-            user = pwd.getpwnam("postgres")
+            user = _postgres_user()
             os.chown(self.folder, user.pw_uid, user.pw_gid)
         pwfile = self.folder / "pw"
         pwfile.write_text(PASSWORD + "\n", encoding="utf-8")
         if os.geteuid() == 0:
-            os.chown(pwfile, pwd.getpwnam("postgres").pw_uid, -1)
+            os.chown(pwfile, _postgres_user().pw_uid, -1)
         init = self._run(
             "initdb", "-D", str(self.data), "-U", USER, f"--pwfile={pwfile}", "-E", "UTF8",
             "--auth-local=trust", "--auth-host=scram-sha-256", "--no-sync",
