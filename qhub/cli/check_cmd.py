@@ -66,6 +66,14 @@ def register(sub: Any) -> None:
     which = parser.add_mutually_exclusive_group()
     which.add_argument("--run", metavar="ID", help="check this run (default: the newest)")
     which.add_argument(
+        "--group",
+        nargs="?",
+        const="",
+        metavar="ID",
+        help="check every run of a CI pipeline (or run) ID as one run: its shards and"
+        " workers; without ID, this CI pipeline's",
+    )
+    which.add_argument(
         "--last", type=positive_count, metavar="N", help="check the newest N runs pooled"
     )
     parser.add_argument("--fail-on-budget", action="store_true", help="budget violations fail")
@@ -85,9 +93,10 @@ def register(sub: Any) -> None:
 
 
 def run(args: argparse.Namespace) -> int:
+    from qhub.cli.report_cmd import select_runs
     from qhub.exceptions import PerformanceRegression
     from qhub.profiling.history import open_history
-    from qhub.profiling.reporting import build_report, load_run, recent_runs
+    from qhub.profiling.reporting import build_report
     from qhub.profiling.verdict import check_from_settings
 
     if args.junit_xml and not os.path.isdir(os.path.dirname(os.path.abspath(args.junit_xml))):
@@ -100,8 +109,7 @@ def run(args: argparse.Namespace) -> int:
         noise_floor_ms=args.threshold_ms,
     )
     with open_history(config, readonly=True) as history:
-        runs = [load_run(history, args.run)] if args.run else recent_runs(history, args.last or 1)
-        report = build_report(config, history, runs, check=check)
+        report = build_report(config, history, select_runs(history, args), check=check)
     verdict = report.verdict
     fmt = args.format or ("github" if os.environ.get("GITHUB_ACTIONS") == "true" else "text")
     _print(report, fmt)

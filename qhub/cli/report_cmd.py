@@ -26,8 +26,14 @@ def register(sub: Any) -> None:
         "prometheus and junit are written to --dir.",
     )
     which = parser.add_mutually_exclusive_group()
+    which.add_argument("--run", metavar="ID", help="one stored run (a part id finds its run)")
     which.add_argument(
-        "--run", "--group", metavar="ID", help="one stored run (a part id finds its run)"
+        "--group",
+        nargs="?",
+        const="",
+        metavar="ID",
+        help="every run of a CI pipeline (or run) ID merged into one: its shards and workers;"
+        " without ID, this CI pipeline's",
     )
     which.add_argument("--last", type=positive_count, metavar="N", help="the newest N runs, pooled")
     parser.add_argument(
@@ -45,14 +51,26 @@ def register(sub: Any) -> None:
     parser.set_defaults(func=run)
 
 
+def select_runs(history: Any, args: argparse.Namespace) -> list[Any]:
+    """The runs ``--run``, ``--group`` or ``--last`` name (default: the newest run)."""
+    from qhub.profiling.history.group import load_group, resolve_group
+    from qhub.profiling.reporting import load_run, recent_runs
+
+    if args.group is not None:
+        return [load_group(history, resolve_group(args.group))]
+    if args.run:
+        return [load_run(history, args.run)]
+    return recent_runs(history, args.last or 1)
+
+
 def run(args: argparse.Namespace) -> int:
     from qhub.profiling.history import open_history
     from qhub.profiling.render import RenderOptions, renderer, write_reports
-    from qhub.profiling.reporting import build_report, load_run, recent_runs
+    from qhub.profiling.reporting import build_report
 
     config = config_from_args(args)
     with open_history(config, readonly=True) as history:
-        runs = [load_run(history, args.run)] if args.run else recent_runs(history, args.last or 1)
+        runs = select_runs(history, args)
         report = build_report(config, history, runs)
     formats = list(dict.fromkeys(args.format or [*config.report.formats, "text"]))
     files = [f for f in formats if f not in _STDOUT_FORMATS]

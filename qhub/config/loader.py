@@ -13,6 +13,7 @@ from dataclasses import Field, dataclass, fields, replace
 from functools import cache
 from typing import Any, Union
 
+from qhub._redact import redact_text
 from qhub.config.schema import NAMED_API_SECTION, SECTIONS, ApiSettings
 from qhub.config.sources import Entry
 from qhub.exceptions import ConfigError
@@ -195,7 +196,8 @@ def _coerce(value: Any, tp: Any, from_text: bool) -> Any:
 def _validate(entry: Entry, cls: type, name: str) -> Any:
     f = _fields(cls)[name]
     tp = _hints(cls)[name]
-    shown = "<redacted>" if f.metadata.get("secret") else repr(entry.value)
+    # a rejected URL is not remembered yet: its password is hidden by pattern
+    shown = "<redacted>" if f.metadata.get("secret") else redact_text(repr(entry.value))
     try:
         value = _coerce(entry.value, tp, entry.from_text)
     except _Invalid:

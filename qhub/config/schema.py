@@ -35,6 +35,18 @@ def _check_budgets(budgets: dict[str, float]) -> str | None:
     return None
 
 
+def _check_history_url(url: str | None) -> str | None:
+    """Only PostgreSQL URLs: SQLite is the embedded default (``history_db``)."""
+    if url is None:
+        return None
+    scheme = url.split("://", 1)[0].lower() if "://" in url else ""
+    if scheme not in ("postgresql", "postgres"):
+        return "must be a postgresql:// URL (SQLite is profiling.history_db)"
+    if any(ch in url for ch in "\r\n\x00"):
+        return "must not contain line breaks or NUL"
+    return None
+
+
 def _check_namespace(namespace: str) -> str | None:
     """An empty namespace would make ``cache clear`` match every key of a shared Redis db."""
     if not namespace or len(namespace) > 200:
@@ -265,6 +277,17 @@ class ProfilingSettings:
     )
     tracemalloc: bool = setting(False, "record a tracemalloc peak per step (slow)")
     history_db: str = setting(".qhub/history.db", "SQLite file holding run history")
+    history_url: str | None = setting(
+        None,
+        "postgresql:// URL of a shared run history (wins over history_db; needs qhub[postgres])",
+        check=_check_history_url,
+    )
+    history_connect_timeout_s: float = setting(
+        5.0, "seconds to wait for the PostgreSQL history to accept a connection", min=1, max=600
+    )
+    history_statement_timeout_s: float = setting(
+        30.0, "seconds one PostgreSQL history statement may run", min=0.1, max=3600
+    )
     history_retention: int = setting(200, "runs kept in history", min=1, max=1_000_000)
     baseline_file: str | None = setting(None, "JSON baseline to compare runs against")
     regression_threshold_percent: float = setting(20.0, "slowdown that counts", min=0, max=100_000)
@@ -479,5 +502,7 @@ SEED_JSON_LAYOUT: dict[str, dict[str, str]] = {
 }
 """The reference document's ``{"performance": {...}}`` JSON layout, mapped to our keys."""
 
-RESERVED_ENV = frozenset({"QHUB_CONFIG", "QHUB_WORKER_ID", "QHUB_RUN_ID", "QHUB_HOME"})
+RESERVED_ENV = frozenset(
+    {"QHUB_CONFIG", "QHUB_WORKER_ID", "QHUB_RUN_ID", "QHUB_PIPELINE_ID", "QHUB_HOME"}
+)
 """``QHUB_*`` variables that are not settings (file location, worker identity)."""

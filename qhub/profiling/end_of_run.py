@@ -87,7 +87,16 @@ def prepare(config: QHubConfig) -> None:
 
     import qhub._atomic
     import qhub.profiling.documents
-    import qhub.profiling.history.sqlite  # noqa: F401
+
+    if config.profiling.history_url:
+        import contextlib
+
+        import qhub.profiling.history.postgres
+
+        with contextlib.suppress(ImportError):  # missing: said once when the run is recorded
+            import psycopg  # noqa: F401
+    else:
+        import qhub.profiling.history.sqlite  # noqa: F401
 
     preload(list(config.report.formats))
     _START.started_at = time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime())
@@ -99,10 +108,16 @@ def history_lock(config: QHubConfig) -> Iterator[str | None]:
     """The history lock (bounded wait); yields ``None``, or why it could not be had.
 
     Without the lock the run goes on: SQLite still serialises the writes; only the "last
-    worker writes the full report" ordering is lost.
+    worker writes the full report" ordering is lost. A PostgreSQL history needs no file
+    lock (and a local one could not reach other machines): it serialises the writes of
+    one run itself (advisory locks), and stale figures are never stored (see
+    :meth:`~qhub.profiling.history.RunHistory.set_figures`).
     """
     from qhub._locks import LockUnavailableError, file_lock
 
+    if config.profiling.history_url:
+        yield None
+        return
     path = Path(f"{config.path(config.profiling.history_db)}.lock")
     try:
         with file_lock(path, config.profiling.history_timeout_s, what="run history lock"):
@@ -133,7 +148,8 @@ def _report(
 ) -> tuple[Report, tuple[Path, ...]]:
     if history is not None:
         try:  # before the report, whose trend includes this run
-            history.set_figures(record.run.id, run_figures(record))
+            parts = max(1, len(record.run.parts))
+            history.set_figures(record.run.id, run_figures(record), parts=parts)
         except ProfilerError as exc:
             warn(f"{exc}; the trend misses this run")
     report = build_report(config, history, [record], notes=notes)

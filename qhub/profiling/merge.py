@@ -16,6 +16,7 @@ from typing import Any, TypeVar
 
 from qhub._figures import percent, percentile_sorted
 from qhub.profiling.build import thin
+from qhub.profiling.history.summary import wall_ms
 from qhub.profiling.record import (
     Attribution,
     HookRow,
@@ -259,12 +260,9 @@ def merge_records(records: Sequence[RunRecord], *, pooled: bool = False) -> RunR
 
 
 def _span_ms(records: Sequence[RunRecord]) -> float:
-    """Wall time of one run's parts: first start to last end on one time line (when known)."""
-    starts = [r.run.start_epoch_ms for r in records]
-    if any(s is None for s in starts):
-        return max(r.run.wall_ms for r in records)
-    ends = [(s or 0.0) + r.run.wall_ms for s, r in zip(starts, records, strict=True)]
-    return max(ends) - min(s or 0.0 for s in starts)
+    """Wall time of one run's parts: per lane (CI shard, or run of a pipeline) first start to
+    last end on one time line (when known); the slowest lane is the run's."""
+    return wall_ms(((r.run.id, r.run.shard), r.run.start_epoch_ms, r.run.wall_ms) for r in records)
 
 
 def _any_dirty(values: Iterable[bool | None]) -> bool | None:

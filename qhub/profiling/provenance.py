@@ -5,14 +5,21 @@ share ``QHUB_RUN_ID``. Each process records a *part*; parts with the same run id
 run (one history entry, one report). The run id is, in order:
 
 1. ``QHUB_RUN_ID`` when set (source ``QHUB_RUN_ID``);
-2. for a behavex worker (a ``behave_worker-N`` process of behavex's pool, found with no
+2. for one shard of a CI pipeline (the shard variables :func:`ci_shard` reads, the same
+   ones ``qhub shard`` reads, say N > 1 shards, and the pipeline is known), the pipeline:
+   every shard, and every behavex worker inside one, is a part of one run (source
+   ``shard``); each part records its shard as its *lane*, so the run's wall time is its
+   slowest shard, not the sum;
+3. for a behavex worker (a ``behave_worker-N`` process of behavex's pool, found with no
    variable to set), the behavex process itself: host, parent pid and the parent's start
    time (source ``behavex``);
-3. otherwise the part's own id (source ``own``).
+4. otherwise the part's own id (source ``own``).
 
-The CI pipeline (``GITHUB_RUN_ID`` + ``GITHUB_RUN_ATTEMPT``, ``CI_PIPELINE_ID``, ...) is
-recorded separately as :attr:`~qhub.profiling.record.RunMeta.pipeline`, so the runs of
-several CI shards can be brought together later without merging unrelated runs of one job.
+The CI pipeline (``GITHUB_RUN_ID`` + ``GITHUB_RUN_ATTEMPT``, ``CI_PIPELINE_ID``, ...;
+``QHUB_PIPELINE_ID`` wins) is also recorded as
+:attr:`~qhub.profiling.record.RunMeta.pipeline` on every run, so ``qhub report --group``
+can bring together the runs of one pipeline that were not sharded with ``qhub shard``'s
+variables (separate jobs running separate paths), without merging them in the history.
 
 **Git.** Commit and branch are read from ``.git`` directly (microseconds, no ``git``
 binary needed). Whether the working tree had uncommitted changes needs ``git status``: it
@@ -66,10 +73,12 @@ class Group:
 
     id: str
     source: str
-    """``QHUB_RUN_ID``, ``behavex`` or ``own``."""
+    """``QHUB_RUN_ID``, ``shard``, ``behavex`` or ``own``."""
     worker_id: str | None = None
     coordinated: bool = False
     """True for behavex workers: the last worker to exit writes the run's report."""
+    shard: str | None = None
+    """``I/N`` for CI shard I of N (the part's lane)."""
 
 
 def behavex_worker(environ: Mapping[str, str] | None = None) -> str | None:
@@ -108,9 +117,15 @@ def detect_group(part_id: str, environ: Mapping[str, str] | None = None) -> Grou
     env = os.environ if environ is None else environ
     worker_env = env.get("QHUB_WORKER_ID") or None
     explicit = env.get("QHUB_RUN_ID", "").strip()
+    shard = _shard_quietly(env)
+    lane = shard.label if shard is not None else None
     if explicit:
-        return Group(_safe_id(explicit), "QHUB_RUN_ID", worker_env)
+        return Group(_safe_id(explicit), "QHUB_RUN_ID", worker_env, shard=lane)
     worker = behavex_worker(env)
+    pipeline = ci_pipeline(env)
+    if shard is not None and pipeline is not None:
+        name = f"shard-{shard.index}" + (f"/worker-{worker}" if worker is not None else "")
+        return Group(pipeline, "shard", worker_env or name, worker is not None, shard=lane)
     if worker is not None:
         ppid = os.getppid()
         started = _process_start_ticks(ppid) or "0"
@@ -131,18 +146,104 @@ _PIPELINES: tuple[tuple[str, tuple[str, ...]], ...] = (
 )
 
 
-def ci_pipeline(environ: Mapping[str, str] | None = None) -> str | None:
-    """The CI pipeline this run belongs to (``QHUB_PIPELINE_ID`` wins), else ``None``."""
+def ci_pipeline(environ: Mapping[str, str] | None = None, *, attempt: bool = True) -> str | None:
+    """The CI pipeline this run belongs to (``QHUB_PIPELINE_ID`` wins), else ``None``.
+
+    ``attempt=False`` leaves out GitHub's run attempt: a re-run of failed jobs is a new
+    attempt of the same pipeline, whose shards must split the suite as the first did.
+    """
     env = os.environ if environ is None else environ
     given = env.get("QHUB_PIPELINE_ID", "").strip()
     if given:
         return _safe_id(given)
     for name, keys in _PIPELINES:
-        if env.get(keys[-1]):
+        if env.get(keys[1] if name == "github" else keys[-1]):
             if name == "github" and env.get("GITHUB_ACTIONS") != "true":
                 continue
-            return _safe_id(f"{name}:" + "-".join(env.get(k, "") for k in keys))
+            used = keys[:-1] if name == "github" and not attempt else keys
+            return _safe_id(f"{name}:" + "-".join(env.get(k, "") for k in used))
     return None
+
+
+# -- CI shards ---------------------------------------------------------------------------------
+
+
+@dataclass(frozen=True, slots=True)
+class Shard:
+    """This job's shard: ``index`` from 1 to ``total``, and where that was read."""
+
+    index: int
+    total: int
+    source: str
+
+    @property
+    def label(self) -> str:
+        return f"{self.index}/{self.total}"
+
+
+SHARD_VARIABLES: tuple[tuple[str, str, str, int], ...] = (
+    ("CI_NODE_TOTAL", "CI_NODE_INDEX", "GitLab parallel: (or set by hand: Jenkins, GitHub)", 1),
+    ("BUILDKITE_PARALLEL_JOB_COUNT", "BUILDKITE_PARALLEL_JOB", "Buildkite parallelism", 0),
+    ("CIRCLE_NODE_TOTAL", "CIRCLE_NODE_INDEX", "CircleCI parallelism", 0),
+    ("SYSTEM_TOTALJOBSINPHASE", "SYSTEM_JOBPOSITIONINPHASE", "Azure Pipelines parallel", 1),
+)
+"""(total variable, index variable, where it comes from, the index of the first shard).
+qhub numbers shards from 1; CIs that count from 0 are converted."""
+
+MAX_SHARDS = 10_000
+
+
+class ShardError(ValueError):
+    """Shard variables or options that do not describe one shard of N."""
+
+
+def _whole(name: str, text: str) -> int:
+    try:
+        return int(text.strip())
+    except ValueError:
+        raise ShardError(f"{name}={text!r} is not a whole number") from None
+
+
+def shard_from(total: int, index: int, source: str) -> Shard:
+    """A validated shard (``index`` from 1): :class:`ShardError` when out of range."""
+    if not 1 <= total <= MAX_SHARDS:
+        raise ShardError(f"{source}: the number of shards must be 1 to {MAX_SHARDS}, got {total}")
+    if not 1 <= index <= total:
+        raise ShardError(
+            f"{source}: shard index {index} is outside 1..{total} (qhub counts shards from 1)"
+        )
+    return Shard(index, total, source)
+
+
+def ci_shard(environ: Mapping[str, str] | None = None) -> Shard | None:
+    """This CI job's shard from the first pair of :data:`SHARD_VARIABLES` that is set.
+
+    ``None`` when none is; :class:`ShardError` when a pair is half set or out of range.
+    """
+    env = os.environ if environ is None else environ
+    for total_name, index_name, _, first in SHARD_VARIABLES:
+        total_text, index_text = env.get(total_name, ""), env.get(index_name, "")
+        if not total_text.strip() and not index_text.strip():
+            continue
+        if not total_text.strip() or not index_text.strip():
+            missing = index_name if total_text.strip() else total_name
+            raise ShardError(f"{missing} is not set (needed with the other of the pair)")
+        total = _whole(total_name, total_text)
+        index = _whole(index_name, index_text) + (1 - first)
+        return shard_from(total, index, f"{index_name}/{total_name}")
+    return None
+
+
+def _shard_quietly(env: Mapping[str, str]) -> Shard | None:
+    """The shard of a behave run (N > 1 only); bad variables are said once, never raised."""
+    try:
+        shard = ci_shard(env)
+    except ShardError as exc:
+        from qhub._warn import warn
+
+        warn(f"{exc}; this run is not treated as a CI shard", once=f"shard-vars:{exc}")
+        return None
+    return shard if shard is not None and shard.total > 1 else None
 
 
 # -- git ---------------------------------------------------------------------------------------
@@ -272,6 +373,7 @@ def collect_meta(
         part=part_id,
         group_source=group.source,
         pipeline=ci_pipeline(),
+        shard=group.shard,
         worker_id=str(given.get("worker_id") or group.worker_id or "") or None,
         mode=str(given["mode"]) if given.get("mode") else None,
         dry_run=bool(given.get("dry_run", False)),

@@ -51,9 +51,11 @@ class RunMeta:
     part: str
     """This part's own id (equal to :attr:`id` for a run of one process)."""
     group_source: str = "own"
-    """Where :attr:`id` came from: ``own``, ``QHUB_RUN_ID`` or ``behavex``."""
+    """Where :attr:`id` came from: ``own``, ``QHUB_RUN_ID``, ``behavex`` or ``shard``."""
     pipeline: str | None = None
     """The CI pipeline (e.g. ``github:<run id>-<attempt>``) that several runs may share."""
+    shard: str | None = None
+    """``I/N`` when this part ran in CI shard I of N (its *lane*: shards run side by side)."""
     worker_id: str | None = None
     mode: str | None = None
     dry_run: bool = False

@@ -9,7 +9,7 @@ from __future__ import annotations
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from types import TracebackType
-from typing import Protocol
+from typing import Any, Protocol
 
 from qhub.exceptions import ProfilerError
 from qhub.profiling.record import RunRecord
@@ -22,6 +22,12 @@ class HistoryUnavailableError(ProfilerError):
     """
 
 
+BEHAVE = "behave"
+"""The kind of a normal behave run (the default everywhere)."""
+STRESS = "stress"
+"""The kind of a ``qhub stress`` run: kept apart from normal runs' trends and baselines."""
+
+
 @dataclass(frozen=True, slots=True)
 class RunSummary:
     """One run as listed by the history (no documents loaded)."""
@@ -29,6 +35,7 @@ class RunSummary:
     id: str
     seq: int
     parts: int
+    kind: str = BEHAVE
     finished_at: str | None = None
     wall_ms: float | None = None
     step_ms: float | None = None
@@ -52,31 +59,74 @@ class PinnedBaseline:
     runs: tuple[str, ...]
 
 
+@dataclass(frozen=True, slots=True)
+class StoredPart:
+    """One stored part as it is kept: its columns and its JSON document (for export)."""
+
+    part: str
+    kind: str
+    status: str | None
+    wall_ms: float | None
+    finished_at: str | None
+    document: dict[str, Any]
+
+
 Figures = Mapping[str, Mapping[str, tuple[float, int]]]
 """kind -> item key -> (median ms, sample count): what trends are drawn from."""
 
 
 class RunHistory(Protocol):
-    """What every history backend provides."""
+    """What every history backend provides.
+
+    Runs have a *kind*: ``behave`` (the default of every method) or another kind such as
+    ``stress``; listing, trends and baselines see one kind at a time, and retention keeps
+    the newest runs of each kind. Writes are safe from many processes at once; every wait
+    is bounded; a backend that cannot be reached raises :class:`HistoryUnavailableError`.
+    """
 
     location: str
     """Where it lives, for messages (a path, or a URL with its password redacted)."""
     readonly: bool
 
-    def add_part(self, record: RunRecord) -> None:
+    def add_part(self, record: RunRecord, *, kind: str = BEHAVE) -> None:
         """Store one part; creates its run or updates the run's summary; applies retention."""
 
-    def set_figures(self, run_id: str, figures: Figures) -> None:
-        """Store the per-item figures of a run (after its parts were merged)."""
+    def add_document(
+        self,
+        document: Mapping[str, Any],
+        *,
+        run_id: str,
+        part: str,
+        kind: str,
+        status: str = "passed",
+        wall_ms: float = 0.0,
+        finished_at: str = "",
+        pipeline: str | None = None,
+    ) -> None:
+        """Store one part of a kind whose document is not a :class:`RunRecord` (stress)."""
 
-    def runs(self, limit: int | None = None, *, pipeline: str | None = None) -> list[RunSummary]:
-        """Runs, newest first."""
+    def set_figures(self, run_id: str, figures: Figures, *, parts: int | None = None) -> bool:
+        """Store the per-item figures of a run (after its parts were merged).
+
+        With ``parts``, only while the run still has that many parts (a part that arrived
+        meanwhile makes them stale; its writer stores fresh ones): ``False`` when skipped.
+        """
+
+    def runs(
+        self, limit: int | None = None, *, pipeline: str | None = None, kind: str | None = BEHAVE
+    ) -> list[RunSummary]:
+        """Runs of ``kind`` (``None``: every kind), newest first."""
 
     def get_run(self, run_id: str) -> RunSummary | None:
-        """One run (``None`` if unknown); a part id finds the run it belongs to."""
+        """One run of any kind (``None`` if unknown); a part id finds its run."""
 
     def parts(self, run_id: str) -> list[RunRecord]:
-        """Every readable part of a run, oldest first; damaged ones are skipped (said once)."""
+        """Every readable behave part of a run, oldest first; damaged ones are skipped (said
+        once)."""
+
+    def documents(self, run_id: str) -> list[StoredPart]:
+        """Every readable part of a run (any kind) with its stored JSON document, oldest
+        first; damaged ones are skipped (said once)."""
 
     def figures(self, run_ids: Sequence[str]) -> dict[str, Figures]:
         """Stored figures of the runs that have them."""
@@ -89,6 +139,19 @@ class RunHistory(Protocol):
 
     def clear_baseline(self, name: str = "default") -> bool:
         """Forget a pinned baseline; ``False`` when there was none."""
+
+    def baselines(self) -> list[PinnedBaseline]:
+        """Every pinned baseline (for export)."""
+
+    def put_baseline(self, baseline: PinnedBaseline) -> PinnedBaseline:
+        """Store ``baseline`` as it is, its creation time kept (for import)."""
+
+    def pin_plan(self, key: str, plan: Mapping[str, Any]) -> dict[str, Any]:
+        """Store a shard plan under ``key`` unless one is there; returns the stored one.
+
+        The first shard of a CI pipeline to plan pins its plan; the others get the same
+        one even if the history changed in between (so no scenario is lost or doubled).
+        """
 
     def join_run(self, run_id: str, worker: str) -> None:
         """Note that ``worker`` takes part in the coordinated run ``run_id``."""

@@ -22,8 +22,7 @@ import contextlib
 import os
 import sqlite3
 import time
-import zlib
-from collections.abc import Iterator, Sequence
+from collections.abc import Iterator, Mapping, Sequence
 from pathlib import Path
 from types import TracebackType
 from typing import Any
@@ -34,49 +33,36 @@ from qhub._quarantine import APPLICATION_ID, check_owned, is_corruption, quarant
 from qhub._warn import shown_path, warn
 from qhub.exceptions import ProfilerError
 from qhub.profiling.history.base import (
+    BEHAVE,
     Figures,
     HistoryUnavailableError,
     PinnedBaseline,
     RunSummary,
+    StoredPart,
 )
+from qhub.profiling.history.codec import (
+    decode,
+    decode_document,
+    decode_figures,
+    decode_run_list,
+    encode,
+    encode_document,
+    encode_figures,
+)
+from qhub.profiling.history.rows import RUN_COLS, lane_of, run_meta, summary_from_row
 from qhub.profiling.history.sqlite_migrations import SCHEMA_VERSION, ensure_schema
-from qhub.profiling.record import RecordError, RunRecord, to_json, worst_status
+from qhub.profiling.history.summary import PartFigures, doomed_runs, summarize
+from qhub.profiling.record import RecordError, RunRecord
 
 WHAT = "run history"
-MAX_DOC_BYTES = 64 * 1024 * 1024
-"""A stored record inflating beyond this is treated as damaged (a zlib bomb)."""
 
-_RUN_COLS = (
-    "id, seq, parts, finished_at, wall_ms, step_ms, status, pipeline, git_commit, git_branch,"
-    " git_dirty, host, python, behave_version, qhub_version"
-)
 KNOWN_TABLES = frozenset(
-    {"runs", "parts", "damaged_parts", "baselines", "workers", "qhub_meta", "sqlite_sequence"}
-)
+    {"runs", "parts", "damaged_parts", "baselines", "workers", "qhub_meta", "shard_plans",
+     "sqlite_sequence"}
+)  # fmt: skip
 """Tables a qhub history may hold: a file without qhub's application_id holding others is
 someone else's database."""
-
-
-def encode(record: RunRecord) -> bytes:
-    """Compressed JSON of a record."""
-    return zlib.compress(to_json(record), level=6)
-
-
-def decode(blob: Any) -> RunRecord:
-    """The record stored in ``blob``; :class:`RecordError` when it is damaged."""
-    from qhub.profiling.documents import record_from_dict
-
-    if not isinstance(blob, bytes):
-        raise RecordError("stored record is not a blob")
-    try:
-        inflater = zlib.decompressobj()
-        raw = inflater.decompress(blob, MAX_DOC_BYTES)
-        if inflater.unconsumed_tail:
-            raise RecordError(f"stored record inflates beyond {MAX_DOC_BYTES} bytes")
-        data = orjson.loads(raw)
-    except (zlib.error, ValueError) as exc:
-        raise RecordError(f"stored record is unreadable: {exc}") from None
-    return record_from_dict(data)
+_NOW = "%Y-%m-%dT%H:%M:%SZ"
 
 
 class SQLiteHistory:
@@ -274,108 +260,133 @@ class SQLiteHistory:
                 raise self._unusable(again) from None
 
     # -- parts and runs --------------------------------------------------------------------
-    def add_part(self, record: RunRecord) -> None:
+    def add_part(self, record: RunRecord, *, kind: str = BEHAVE) -> None:
         """Store one part, update its run's summary and apply retention."""
-        blob = encode(record)
         run = record.run
-        step_ms = record.attribution.ms("step_bodies")
+        self._store_part(
+            part=run.part, run_id=run.id, kind=kind, worker=run.worker_id, lane=lane_of(record),
+            start_ms=run.start_epoch_ms, finished_at=run.finished_at, status=run.status,
+            wall_ms=run.wall_ms, step_ms=record.attribution.ms("step_bodies"),
+            blob=encode(record), meta=run_meta(record),
+        )  # fmt: skip
 
+    def add_document(
+        self,
+        document: Mapping[str, Any],
+        *,
+        run_id: str,
+        part: str,
+        kind: str,
+        status: str = "passed",
+        wall_ms: float = 0.0,
+        finished_at: str = "",
+        pipeline: str | None = None,
+    ) -> None:
+        self._store_part(
+            part=part, run_id=run_id, kind=kind, worker=None, lane=None, start_ms=None,
+            finished_at=finished_at, status=status, wall_ms=wall_ms, step_ms=None,
+            blob=encode_document(document), meta={"pipeline": pipeline},
+        )  # fmt: skip
+
+    def _store_part(self, *, blob: bytes, meta: Mapping[str, Any], **part: Any) -> None:
         def write() -> None:
             with self._write() as db:
                 db.execute(
-                    "INSERT OR REPLACE INTO parts (id, run_id, worker_id, finished_at, status,"
-                    " wall_ms, step_ms, doc) VALUES (?, ?, ?, ?, ?, ?, ?, ?)",
-                    (run.part, run.id, run.worker_id, run.finished_at, run.status,
-                     run.wall_ms, step_ms, blob),
+                    "INSERT OR REPLACE INTO parts (id, run_id, kind, worker_id, lane, start_ms,"
+                    " finished_at, status, wall_ms, step_ms, doc)"
+                    " VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
+                    (part["part"], part["run_id"], part["kind"], part["worker"], part["lane"],
+                     part["start_ms"], part["finished_at"], part["status"], part["wall_ms"],
+                     part["step_ms"], blob),
                 )  # fmt: skip
-                self._refresh_run(db, record)
+                self._refresh_run(db, part["run_id"], part["kind"], meta)
                 self._apply_retention(db)
 
         self._guard(write)
 
-    def _refresh_run(self, db: sqlite3.Connection, record: RunRecord) -> None:
-        run = record.run
+    def _refresh_run(
+        self, db: sqlite3.Connection, run_id: str, kind: str, meta: Mapping[str, Any]
+    ) -> None:
         rows = db.execute(
-            "SELECT status, wall_ms, step_ms, finished_at FROM parts WHERE run_id = ?", (run.id,)
+            "SELECT status, wall_ms, step_ms, finished_at, lane, start_ms FROM parts"
+            " WHERE run_id = ?",
+            (run_id,),
         ).fetchall()
-        status = worst_status(r[0] for r in rows)
-        wall = max((r[1] or 0.0 for r in rows), default=0.0)
-        steps = sum(r[2] or 0.0 for r in rows)
-        finished = max((r[3] or "" for r in rows), default="")
-        dirty = None if run.git_dirty is None else int(run.git_dirty)
+        summary = summarize(PartFigures(*row) for row in rows)
+        dirty = meta.get("git_dirty")
         values = (
-            run.pipeline,
-            finished,
-            wall,
-            steps,
-            status,
-            run.git_commit,
-            run.git_branch,
-            dirty,
-            run.host,
-            run.python,
-            run.behave_version,
-            run.qhub_version,
-            len(rows),
-        )
-        if db.execute("SELECT 1 FROM runs WHERE id = ?", (run.id,)).fetchone() is None:
+            meta.get("pipeline"), summary.finished_at, summary.wall_ms, summary.step_ms,
+            summary.status, meta.get("git_commit"), meta.get("git_branch"),
+            None if dirty is None else int(dirty), meta.get("host"), meta.get("python"),
+            meta.get("behave_version"), meta.get("qhub_version"), summary.parts,
+        )  # fmt: skip
+        if db.execute("SELECT 1 FROM runs WHERE id = ?", (run_id,)).fetchone() is None:
             db.execute(
                 "INSERT INTO runs (pipeline, finished_at, wall_ms, step_ms, status, git_commit,"
-                " git_branch, git_dirty, host, python, behave_version, qhub_version, parts, id)"
-                " VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
-                (*values, run.id),
+                " git_branch, git_dirty, host, python, behave_version, qhub_version, parts, kind,"
+                " id) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
+                (*values, kind, run_id),
             )
         else:
             # later parts keep the run's place in the order (seq) but update its summary
             db.execute(
                 "UPDATE runs SET pipeline = COALESCE(pipeline, ?), finished_at = ?, wall_ms = ?,"
-                " step_ms = ?, status = ?, git_commit = ?, git_branch = ?,"
-                " git_dirty = MAX(COALESCE(git_dirty, 0), COALESCE(?, 0)), host = ?, python = ?,"
-                " behave_version = ?, qhub_version = ?, parts = ?, figures = NULL WHERE id = ?",
-                (*values, run.id),
+                " step_ms = ?, status = ?, git_commit = COALESCE(?, git_commit),"
+                " git_branch = COALESCE(?, git_branch),"
+                " git_dirty = MAX(COALESCE(git_dirty, 0), COALESCE(?, 0)),"
+                " host = COALESCE(?, host), python = COALESCE(?, python),"
+                " behave_version = COALESCE(?, behave_version),"
+                " qhub_version = COALESCE(?, qhub_version), parts = ?, figures = NULL"
+                " WHERE id = ?",
+                (*values, run_id),
             )  # fmt: skip
 
     def _apply_retention(self, db: sqlite3.Connection) -> None:
         pinned = {rid for runs in self._pinned(db) for rid in runs}
-        keep = {
-            row[0]
-            for row in db.execute(
-                "SELECT id FROM runs ORDER BY seq DESC LIMIT ?", (self.retention,)
-            )
-        }
-        doomed = [
-            (rid,) for (rid,) in db.execute("SELECT id FROM runs") if rid not in keep | pinned
-        ]
+        rows = db.execute("SELECT id, kind, seq FROM runs").fetchall()
+        doomed = [(rid,) for rid in doomed_runs(rows, self.retention, pinned)]
         if doomed:
             db.executemany("DELETE FROM parts WHERE run_id = ?", doomed)
             db.executemany("DELETE FROM workers WHERE run_id = ?", doomed)
             db.executemany("DELETE FROM runs WHERE id = ?", doomed)
 
-    def set_figures(self, run_id: str, figures: Figures) -> None:
-        blob = zlib.compress(orjson.dumps(figures), level=6)
+    def set_figures(self, run_id: str, figures: Figures, *, parts: int | None = None) -> bool:
+        blob = encode_figures(figures)
 
-        def write() -> None:
+        def write() -> bool:
             with self._write() as db:
-                db.execute("UPDATE runs SET figures = ? WHERE id = ?", (blob, run_id))
+                if parts is None:
+                    cursor = db.execute("UPDATE runs SET figures = ? WHERE id = ?", (blob, run_id))
+                else:
+                    cursor = db.execute(
+                        "UPDATE runs SET figures = ? WHERE id = ? AND parts = ?",
+                        (blob, run_id, parts),
+                    )
+                return cursor.rowcount > 0
 
-        self._guard(write)
+        return bool(self._guard(write))
 
-    def runs(self, limit: int | None = None, *, pipeline: str | None = None) -> list[RunSummary]:
-        sql = f"SELECT {_RUN_COLS} FROM runs"
+    def runs(
+        self, limit: int | None = None, *, pipeline: str | None = None, kind: str | None = BEHAVE
+    ) -> list[RunSummary]:
+        sql = f"SELECT {RUN_COLS} FROM runs WHERE 1 = 1"
         args: list[Any] = []
         if pipeline is not None:
-            sql += " WHERE pipeline = ?"
+            sql += " AND pipeline = ?"
             args.append(pipeline)
+        if kind is not None:
+            sql += " AND kind = ?"
+            args.append(kind)
         sql += " ORDER BY seq DESC"
         if limit is not None:
             sql += " LIMIT ?"
             args.append(limit)
         rows = self._guard(lambda: self.db.execute(sql, args).fetchall())
-        return [_summary(row) for row in rows]
+        return [summary_from_row(row) for row in rows]
 
     def get_run(self, run_id: str) -> RunSummary | None:
         def find() -> Any:
-            row = self.db.execute(f"SELECT {_RUN_COLS} FROM runs WHERE id = ?", (run_id,))
+            row = self.db.execute(f"SELECT {RUN_COLS} FROM runs WHERE id = ?", (run_id,))
             found = row.fetchone()
             if found is None:
                 owner = self.db.execute(
@@ -383,17 +394,18 @@ class SQLiteHistory:
                 ).fetchone()
                 if owner is not None:
                     found = self.db.execute(
-                        f"SELECT {_RUN_COLS} FROM runs WHERE id = ?", (owner[0],)
+                        f"SELECT {RUN_COLS} FROM runs WHERE id = ?", (owner[0],)
                     ).fetchone()
             return found
 
         row = self._guard(find)
-        return _summary(row) if row is not None else None
+        return summary_from_row(row) if row is not None else None
 
     def parts(self, run_id: str) -> list[RunRecord]:
         rows = self._guard(
             lambda: self.db.execute(
-                "SELECT id, doc FROM parts WHERE run_id = ? ORDER BY seq", (run_id,)
+                "SELECT id, doc FROM parts WHERE run_id = ? AND kind = ? ORDER BY seq",
+                (run_id, BEHAVE),
             ).fetchall()
         )
         out: list[RunRecord] = []
@@ -401,6 +413,26 @@ class SQLiteHistory:
         for part_id, blob in rows:
             try:
                 out.append(decode(blob))
+            except RecordError as exc:
+                damaged.append((str(part_id), str(exc)))
+        if damaged:
+            self._set_aside(run_id, damaged)
+        return out
+
+    def documents(self, run_id: str) -> list[StoredPart]:
+        rows = self._guard(
+            lambda: self.db.execute(
+                "SELECT id, kind, status, wall_ms, finished_at, doc FROM parts"
+                " WHERE run_id = ? ORDER BY seq",
+                (run_id,),
+            ).fetchall()
+        )
+        out: list[StoredPart] = []
+        damaged: list[tuple[str, str]] = []
+        for part_id, kind, status, wall, finished, blob in rows:
+            try:
+                doc = decode_document(blob)
+                out.append(StoredPart(str(part_id), str(kind), status, wall, finished, doc))
             except RecordError as exc:
                 damaged.append((str(part_id), str(exc)))
         if damaged:
@@ -426,7 +458,7 @@ class SQLiteHistory:
                     db.execute(
                         "INSERT OR REPLACE INTO damaged_parts (id, run_id, reason, moved_at, doc)"
                         " SELECT id, run_id, ?, ?, doc FROM parts WHERE id = ?",
-                        (reason, time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime()), part_id),
+                        (reason, time.strftime(_NOW, time.gmtime()), part_id),
                     )
                     db.execute("DELETE FROM parts WHERE id = ?", (part_id,))
 
@@ -445,14 +477,9 @@ class SQLiteHistory:
         )
         out: dict[str, Figures] = {}
         for run_id, blob in rows:
-            try:
-                data = orjson.loads(zlib.decompress(blob, bufsize=1 << 16))
-                out[str(run_id)] = {
-                    str(kind): {str(k): (float(v[0]), int(v[1])) for k, v in items.items()}
-                    for kind, items in data.items()
-                }
-            except (zlib.error, ValueError, TypeError, AttributeError, IndexError):
-                continue  # damaged figures: the trend just lacks this run's points
+            figures = decode_figures(blob)
+            if figures is not None:  # damaged figures: the trend just lacks this run's points
+                out[str(run_id)] = figures
         return out
 
     # -- baselines -------------------------------------------------------------------------
@@ -460,28 +487,29 @@ class SQLiteHistory:
     def _pinned(db: sqlite3.Connection) -> list[list[str]]:
         out = []
         for (raw,) in db.execute("SELECT runs FROM baselines"):
-            try:
-                runs = orjson.loads(raw)
-            except ValueError:
-                continue
-            if isinstance(runs, list):
-                out.append([str(r) for r in runs])
+            runs = decode_run_list(raw)
+            if runs is not None:
+                out.append(runs)
         return out
 
     def set_baseline(self, run_ids: Sequence[str], name: str = "default") -> PinnedBaseline:
         if not run_ids:
             raise ProfilerError(f"no runs in {self.location} to pin as a baseline")
-        created = time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime())
+        created = time.strftime(_NOW, time.gmtime())
+        return self.put_baseline(PinnedBaseline(name, created, tuple(run_ids)))
+
+    def put_baseline(self, baseline: PinnedBaseline) -> PinnedBaseline:
+        """Store ``baseline`` as it is (its creation time kept: imports)."""
 
         def write() -> None:
             with self._write() as db:
                 db.execute(
                     "INSERT OR REPLACE INTO baselines (name, created_at, runs) VALUES (?, ?, ?)",
-                    (name, created, orjson.dumps(list(run_ids))),
+                    (baseline.name, baseline.created_at, orjson.dumps(list(baseline.runs))),
                 )
 
         self._guard(write)
-        return PinnedBaseline(name, created, tuple(run_ids))
+        return baseline
 
     def baseline(self, name: str = "default") -> PinnedBaseline | None:
         row = self._guard(
@@ -491,14 +519,24 @@ class SQLiteHistory:
         )
         if row is None:
             return None
-        try:
-            runs = orjson.loads(row[1])
-        except ValueError:
-            runs = None
-        if not isinstance(runs, list):
+        runs = decode_run_list(row[1])
+        if runs is None:
             warn(f"{WHAT} {self.location}: the pinned baseline {name!r} is damaged; ignored")
             return None
-        return PinnedBaseline(name, str(row[0]), tuple(str(r) for r in runs))
+        return PinnedBaseline(name, str(row[0]), tuple(runs))
+
+    def baselines(self) -> list[PinnedBaseline]:
+        rows = self._guard(
+            lambda: self.db.execute(
+                "SELECT name, created_at, runs FROM baselines ORDER BY name"
+            ).fetchall()
+        )
+        out = []
+        for name, created, raw in rows:
+            runs = decode_run_list(raw)
+            if runs is not None:
+                out.append(PinnedBaseline(str(name), str(created), tuple(runs)))
+        return out
 
     def clear_baseline(self, name: str = "default") -> bool:
         def write() -> bool:
@@ -506,6 +544,25 @@ class SQLiteHistory:
                 return db.execute("DELETE FROM baselines WHERE name = ?", (name,)).rowcount > 0
 
         return bool(self._guard(write))
+
+    # -- shard plans -----------------------------------------------------------------------
+    def pin_plan(self, key: str, plan: Mapping[str, Any]) -> dict[str, Any]:
+        blob = encode_document(plan)
+        created = time.strftime(_NOW, time.gmtime())
+
+        def write() -> Any:
+            with self._write() as db:
+                db.execute(
+                    "INSERT OR IGNORE INTO shard_plans (key, created_at, plan) VALUES (?, ?, ?)",
+                    (key, created, blob),
+                )
+                return db.execute("SELECT plan FROM shard_plans WHERE key = ?", (key,)).fetchone()
+
+        row = self._guard(write)
+        try:
+            return decode_document(row[0])
+        except RecordError:
+            return dict(plan)
 
     # -- coordinated runs ------------------------------------------------------------------
     def join_run(self, run_id: str, worker: str) -> None:
@@ -531,25 +588,3 @@ class SQLiteHistory:
                 return int(left) == 0
 
         return bool(self._guard(write))
-
-
-def _summary(row: Sequence[Any]) -> RunSummary:
-    (run_id, seq, parts, finished, wall, steps, status, pipeline, commit, branch, dirty, host,
-     python, behave, qhub) = row  # fmt: skip
-    return RunSummary(
-        id=str(run_id),
-        seq=int(seq),
-        parts=int(parts or 0),
-        finished_at=finished,
-        wall_ms=wall,
-        step_ms=steps,
-        status=status,
-        pipeline=pipeline,
-        git_commit=commit,
-        git_branch=branch,
-        git_dirty=None if dirty is None else bool(dirty),
-        host=host,
-        python=python,
-        behave_version=behave,
-        qhub_version=qhub,
-    )

@@ -8,6 +8,10 @@ qhub is refused with one line rather than written to.
 Version 1 -> 2: one ``runs`` row per worker (with ``grp``) became a ``parts`` row; runs
 are now one row per run id, with their summary recomputed from the parts; pinned
 baselines, which named worker rows, now name their runs.
+
+Version 2 -> 3: runs and parts have a ``kind`` (``behave``, ``stress``); parts keep their
+*lane* (CI shard) and start time, so a run's wall time is its slowest shard; shard plans
+pinned per CI pipeline (``shard_plans``).
 """
 
 from __future__ import annotations
@@ -18,9 +22,73 @@ import orjson
 
 from qhub.exceptions import ProfilerError
 
-SCHEMA_VERSION = 2
+SCHEMA_VERSION = 3
+
+_DDL = """
+CREATE TABLE IF NOT EXISTS runs (
+    seq INTEGER PRIMARY KEY AUTOINCREMENT,
+    id TEXT NOT NULL UNIQUE,
+    kind TEXT NOT NULL DEFAULT 'behave',
+    pipeline TEXT,
+    finished_at TEXT,
+    wall_ms REAL,
+    step_ms REAL,
+    status TEXT,
+    git_commit TEXT,
+    git_branch TEXT,
+    git_dirty INTEGER,
+    host TEXT,
+    python TEXT,
+    behave_version TEXT,
+    qhub_version TEXT,
+    parts INTEGER NOT NULL DEFAULT 0,
+    figures BLOB
+);
+CREATE INDEX IF NOT EXISTS runs_pipeline ON runs (pipeline);
+CREATE TABLE IF NOT EXISTS parts (
+    seq INTEGER PRIMARY KEY AUTOINCREMENT,
+    id TEXT NOT NULL UNIQUE,
+    run_id TEXT NOT NULL,
+    kind TEXT NOT NULL DEFAULT 'behave',
+    worker_id TEXT,
+    lane TEXT,
+    start_ms REAL,
+    finished_at TEXT,
+    status TEXT,
+    wall_ms REAL,
+    step_ms REAL,
+    doc BLOB NOT NULL
+);
+CREATE INDEX IF NOT EXISTS parts_run ON parts (run_id);
+CREATE TABLE IF NOT EXISTS damaged_parts (
+    id TEXT PRIMARY KEY,
+    run_id TEXT,
+    reason TEXT,
+    moved_at TEXT,
+    doc BLOB
+);
+CREATE TABLE IF NOT EXISTS baselines (
+    name TEXT PRIMARY KEY,
+    created_at TEXT NOT NULL,
+    runs TEXT NOT NULL
+);
+CREATE TABLE IF NOT EXISTS workers (
+    run_id TEXT NOT NULL,
+    worker TEXT NOT NULL,
+    done INTEGER NOT NULL DEFAULT 0,
+    PRIMARY KEY (run_id, worker)
+);
+CREATE TABLE IF NOT EXISTS shard_plans (
+    key TEXT PRIMARY KEY,
+    created_at TEXT NOT NULL,
+    plan BLOB NOT NULL
+);
+CREATE INDEX IF NOT EXISTS runs_kind ON runs (kind, seq);
+CREATE TABLE IF NOT EXISTS qhub_meta (key TEXT PRIMARY KEY, value TEXT NOT NULL);
+"""
 
 _DDL_V2 = """
+-- version 2, kept for migrating version-1 files (then 2 -> 3)
 CREATE TABLE IF NOT EXISTS runs (
     seq INTEGER PRIMARY KEY AUTOINCREMENT,
     id TEXT NOT NULL UNIQUE,
@@ -110,8 +178,9 @@ def ensure_schema(db: sqlite3.Connection, *, readonly: bool) -> int:
         version = schema_version(db)  # another process may have migrated meanwhile
         if version == 0:
             _create(db)
-        elif version == 1:
-            _v1_to_v2(db)
+        elif version < SCHEMA_VERSION:
+            for step in range(version, SCHEMA_VERSION):
+                _STEPS[step](db)
         db.execute(
             "INSERT OR REPLACE INTO qhub_meta (key, value) VALUES ('schema', ?)",
             (str(SCHEMA_VERSION),),
@@ -125,6 +194,13 @@ def ensure_schema(db: sqlite3.Connection, *, readonly: bool) -> int:
 
 def _create(db: sqlite3.Connection) -> None:
     # statement by statement: executescript() would commit the open transaction
+    for statement in _DDL.split(";"):
+        if statement.strip():
+            db.execute(statement)
+
+
+def _create_v2(db: sqlite3.Connection) -> None:
+    """The version-2 tables (what version 1 is migrated to before version 3)."""
     for statement in _DDL_V2.split(";"):
         if statement.strip():
             db.execute(statement)
@@ -133,7 +209,7 @@ def _create(db: sqlite3.Connection) -> None:
 def _v1_to_v2(db: sqlite3.Connection) -> None:
     db.execute("ALTER TABLE runs RENAME TO runs_v1")
     db.execute("DROP INDEX IF EXISTS runs_grp")
-    _create(db)
+    _create_v2(db)
     db.execute(
         "INSERT INTO parts (id, run_id, worker_id, finished_at, status, wall_ms, step_ms, doc)"
         " SELECT id, grp, worker_id, finished_at, status, wall_ms, step_ms, doc"
@@ -157,3 +233,19 @@ def _v1_to_v2(db: sqlite3.Connection) -> None:
         runs = list(dict.fromkeys(group_of.get(str(r), str(r)) for r in old or []))
         db.execute("UPDATE baselines SET runs = ? WHERE name = ?", (orjson.dumps(runs), name))
     db.execute("DROP TABLE runs_v1")
+
+
+def _v2_to_v3(db: sqlite3.Connection) -> None:
+    db.execute("ALTER TABLE runs ADD COLUMN kind TEXT NOT NULL DEFAULT 'behave'")
+    db.execute("ALTER TABLE parts ADD COLUMN kind TEXT NOT NULL DEFAULT 'behave'")
+    db.execute("ALTER TABLE parts ADD COLUMN lane TEXT")
+    db.execute("ALTER TABLE parts ADD COLUMN start_ms REAL")
+    db.execute(
+        "CREATE TABLE IF NOT EXISTS shard_plans"
+        " (key TEXT PRIMARY KEY, created_at TEXT NOT NULL, plan BLOB NOT NULL)"
+    )
+    db.execute("CREATE INDEX IF NOT EXISTS runs_kind ON runs (kind, seq)")
+
+
+_STEPS = {1: _v1_to_v2, 2: _v2_to_v3}
+"""Version n -> n + 1, applied in order inside one transaction."""

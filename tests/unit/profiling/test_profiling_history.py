@@ -112,7 +112,7 @@ class TestPartsAndRuns:
             figures = history.figures(["run-1", "unknown"])
             assert figures == {"run-1": {"step_definition": {"steps/a.py::given::a": (2.0, 3)},
                                          "scenario": {"features/a.feature::s": (6.0, 1)},
-                                         "method": {}}}  # fmt: skip
+                                         "method": {}, "feature": {}}}  # fmt: skip
 
     def test_workers_coordination(self, tmp_path: Path) -> None:
         with SQLiteHistory(tmp_path / "h.db") as history:
@@ -174,7 +174,7 @@ class TestBaselines:
 class TestMigration:
     """A version-1 history is migrated in place, in one transaction."""
 
-    def test_v1_to_v2(self, tmp_path: Path) -> None:
+    def test_v1_to_current(self, tmp_path: Path) -> None:
         path = tmp_path / "h.db"
         make_v1_db(path)
         with SQLiteHistory(path) as history:
@@ -192,7 +192,7 @@ class TestMigration:
             pinned = history.baseline()
             assert pinned is not None and pinned.runs == ("g1",)  # worker id -> its run
         db = sqlite3.connect(path)
-        assert db.execute("SELECT value FROM qhub_meta WHERE key='schema'").fetchone() == ("2",)
+        assert db.execute("SELECT value FROM qhub_meta WHERE key='schema'").fetchone() == ("3",)
 
     def test_read_only_open_does_not_migrate(self, tmp_path: Path) -> None:
         path = tmp_path / "h.db"
