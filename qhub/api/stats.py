@@ -1,6 +1,6 @@
 """Counters the transport updates where urllib3 really opens, reuses and discards connections.
 
-Nothing here is estimated: :mod:`qhub.api._transport` calls :meth:`PoolStats.on_connect`
+Nothing here is estimated: :mod:`qhub.api._pools` calls :meth:`PoolStats.on_connect`
 when a TCP socket is created, :meth:`PoolStats.on_send` when a request goes out on a
 connection, and :meth:`PoolStats.on_pool_full` where urllib3 logs "Connection pool is full,
 discarding connection".

@@ -152,7 +152,7 @@ class TestClientBasics:
             api.get("/x")
 
     def test_bad_settings(self) -> None:
-        with pytest.raises(ConfigError, match="timeouts"):
+        with pytest.raises(ConfigError, match=r"api.connect_timeout=0 \(from APIClient\(\)\)"):
             BaseAPIClient("http://h", connect_timeout=0, enable_connection_warmup=False)
         with BaseAPIClient("http://h", enable_connection_warmup=False) as api:
             with pytest.raises(ConfigError, match="pool_maxsize"):
