@@ -25,7 +25,7 @@ import json as _json
 import re
 import time
 from collections import OrderedDict
-from collections.abc import Callable, Mapping
+from collections.abc import Mapping
 from datetime import timedelta
 from typing import Any, NamedTuple
 from urllib.parse import urlencode
@@ -37,7 +37,6 @@ from requests.models import PreparedRequest
 from requests.sessions import REDIRECT_STATI
 from requests.structures import CaseInsensitiveDict
 from requests.utils import get_encoding_from_headers
-from urllib3.exceptions import ClosedPoolError
 from urllib3.util import Timeout
 
 from qhub.api._body import read_body
@@ -288,16 +287,19 @@ class ShortPath:
             cached = self._timeouts[timeout] = Timeout(connect=timeout[0], read=timeout[1])
         return cached
 
-    def send(  # noqa: PLR0917 - internal, called once per request by the transport
+    def send(
         self,
         pool: Any,
-        lookup: Callable[[str], Any],
         method: str,
         where: Target,
         timeout: tuple[float, float],
         kwargs: Mapping[str, Any],
     ) -> requests.Response:
-        """Send one request on ``pool`` and build its ``requests.Response``."""
+        """Send one request on ``pool`` and build its ``requests.Response``.
+
+        Raises urllib3's ``ClosedPoolError`` when the pool manager evicted ``pool`` (more
+        hosts than ``pool_connections``) before anything was sent: look it up again.
+        """
         template = self._template
         if template is None or template.source is not self.session.headers or (
             template.version != template.source.version
@@ -324,22 +326,13 @@ class ShortPath:
                 wire = headers
         url = where.url
         prep = new_prepared(method, url, headers, body)
-        u3_timeout = self._timeout(timeout)
+        u3_timeout = self._timeouts.get(timeout) or self._timeout(timeout)
         started = time.perf_counter()
-        for attempt in range(2):
-            try:
-                raw = pool.urlopen(
-                    method, where.target, body=body, headers=wire, redirect=False,
-                    assert_same_host=False, preload_content=False, decode_content=True,
-                    retries=self.retry, timeout=u3_timeout,
-                )
-                break
-            except ClosedPoolError:
-                # The pool manager evicted this host's pool (more hosts than
-                # pool_connections): look it up again once.
-                pool = lookup(where.origin)
-                if attempt or pool is None:
-                    raise
+        raw = pool.urlopen(
+            method, where.target, body=body, headers=wire, redirect=False,
+            assert_same_host=False, preload_content=False, decode_content=True,
+            retries=self.retry, timeout=u3_timeout,
+        )
         content = read_body(raw, self.max_body)
         elapsed = timedelta(0, time.perf_counter() - started)  # (days, seconds)
         response = new_response(raw, url, prep, elapsed, content)

@@ -27,6 +27,7 @@ from typing import TYPE_CHECKING, Any
 import requests
 from requests.models import PreparedRequest
 from requests.utils import get_environ_proxies
+from urllib3.exceptions import ClosedPoolError
 from urllib3.util import Retry, Timeout
 
 from qhub._redact import is_secret_name, redact_url, scrub_known
@@ -185,7 +186,8 @@ class Transport:
         whole request, retries and body included, ends at the total deadline. Transport
         failures raise :class:`~qhub.exceptions.APIClientError` subclasses, one line each.
         """
-        timeout = self._timeout_of(kwargs.pop("timeout", None))
+        timeout = kwargs.pop("timeout", None) if kwargs else None
+        timeout = self.timeout if timeout is None else self._timeout_of(timeout)
         gen = self._enter()
         watch = _deadline.WATCHDOG.arm(self.total_timeout)
         path = "session"
@@ -200,10 +202,14 @@ class Transport:
                     pool = self._pool_for(gen, where.origin)
                     if pool is not None:
                         path = "short"
-                        response = short.send(
-                            pool, lambda origin: self._pool_for(gen, origin), method, where,
-                            timeout, kwargs,
-                        )
+                        try:
+                            response = short.send(pool, method, where, timeout, kwargs)
+                        except ClosedPoolError:  # evicted by the pool manager: once more
+                            gen.pools.pop(where.origin, None)
+                            pool = self._pool_for(gen, where.origin)
+                            if pool is None:
+                                raise
+                            response = short.send(pool, method, where, timeout, kwargs)
                         response.connection = gen.adapter
             if response is None:
                 response = self._send_session(method, url, timeout, kwargs)

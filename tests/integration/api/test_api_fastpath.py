@@ -150,6 +150,20 @@ class TestWhichPath:
             assert fast.stats()["paths"]["short"] == 1  # /dup set cookies: the rest Session
 
 
+class TestPoolEviction:
+    """More hosts than ``pool_connections``: the pool manager evicts (and closes) pools
+    that the short path may still hold; it looks the host up again and carries on."""
+
+    def test_two_hosts_one_pool_slot(self, server: str) -> None:
+        other = server.replace("127.0.0.1", "localhost")
+        with _client(server, pool_connections=1) as api:
+            for i in range(20):
+                assert api.get((server if i % 2 else other) + "/echo").status_code == 200
+            stats = api.stats()
+        assert stats["paths"] == {"short": 20, "session": 0}
+        assert stats["failed_requests"] == 0 and stats["requests_sent"] == 20
+
+
 class TestCookies:
     """``Set-Cookie`` is still honoured; responses without one get an empty jar."""
 
