@@ -11,6 +11,12 @@ imports, as a user would see it. Prints medians and the ratios qhub/plain and qh
     python bench/run.py --rounds 5
     python bench/run.py --quick         # smoke: one feature file, one round
     python bench/run.py --write-docs    # also replace the "suite" section of docs/benchmarks.md
+    python bench/run.py --instructions  # also count each variant's CPU instructions once
+                                        # (valgrind callgrind): exact, whatever the load
+
+Instruction counts are the figure to trust on a shared machine: a run costs the same
+number of instructions however busy the other cores are (server work is not counted: it
+runs in its own, uninstrumented process). Wall and CPU seconds are noisy there.
 """
 
 from __future__ import annotations
@@ -42,6 +48,7 @@ RUNS = (("plain", ""), ("qhub", "cold"), ("ideal", ""), ("qhub", "warm"))
 """Timed runs of one round, in the order of the first round (later rounds rotate it)."""
 _DROP_ENV = ("QHUB_", "REDIS_", "REQUESTS_CA_BUNDLE", "CURL_CA_BUNDLE", "BEHAVE_")
 _SUMMARY = re.compile(r"(\d+) scenarios? passed, (\d+) failed(?:, (\d+) error)?")
+_COLLECTED = re.compile(r"Collected : (\d+)")
 
 
 @dataclass
@@ -147,6 +154,45 @@ def run_behave(folder: Path, env: dict[str, str], timeout: float) -> Outcome:
         tail = "\n".join((proc.stdout + proc.stderr).strip().splitlines()[-25:])
         print(f"  !! {folder.name}: exit {proc.returncode}, {failed} failed\n{tail}")
     return Outcome(wall, cpu, passed, failed, proc.returncode)
+
+
+def count_instructions(folder: Path, env: dict[str, str], timeout: float) -> int | None:
+    """CPU instructions of one behave run under valgrind's callgrind (None without it)."""
+    if shutil.which("valgrind") is None:
+        return None
+    cmd = [
+        "valgrind", "--tool=callgrind", "--callgrind-out-file=/dev/null",
+        sys.executable, "-m", "behave", "--no-color", "--format", "null", "features",
+    ]
+    proc = subprocess.run(
+        cmd, cwd=folder, env=env, capture_output=True, text=True, timeout=timeout * 60,
+        check=False,
+    )
+    match = _COLLECTED.search(proc.stderr)
+    summary = _SUMMARY.search(proc.stdout)
+    if proc.returncode != 0 or match is None or summary is None or int(summary[2]):
+        print(f"  !! {folder.name} under callgrind: exit {proc.returncode}")
+        return None
+    return int(match[1])
+
+
+def render_instructions(counts: dict[str, int | None]) -> str:
+    """Markdown: instructions per variant and their ratios."""
+    lines = [
+        "Instructions of one run each (valgrind callgrind, the behave process only):",
+        "",
+        "| variant | instructions | / ideal | / plain |",
+        "|---|---:|---:|---:|",
+    ]
+    ideal, plain = counts.get("ideal"), counts.get("plain")
+    for key, value in counts.items():
+        if value is None:
+            lines.append(f"| {key} | not measured | - | - |")
+            continue
+        over_ideal = f"{value / ideal:.3f}" if ideal else "-"
+        over_plain = f"{value / plain:.3f}" if plain else "-"
+        lines.append(f"| {key} | {value:,} | {over_ideal} | {over_plain} |")
+    return "\n".join(lines)
 
 
 def make_ideal_data(folder: Path, env: dict[str, str]) -> None:
@@ -270,11 +316,13 @@ Faker per scenario and ~300 ms of module-level imports."""
 
 
 def write_docs(table: str) -> None:
+    from qhub._atomic import atomic_write_text
+
     text = DOCS.read_text(encoding="utf-8")
     start, end = "<!-- section:suite -->", "<!-- /section:suite -->"
     head, rest = text.split(start, 1)
     _, tail = rest.split(end, 1)
-    DOCS.write_text(f"{head}{start}\n{table}\n\n{NOTES}\n{end}{tail}", encoding="utf-8")
+    atomic_write_text(DOCS, f"{head}{start}\n{table}\n\n{NOTES}\n{end}{tail}")
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -282,6 +330,10 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--rounds", type=int, default=5, help="interleaved rounds (default 5)")
     parser.add_argument("--quick", action="store_true", help="smoke: one feature, one round")
     parser.add_argument("--write-docs", action="store_true", help="update docs/benchmarks.md")
+    parser.add_argument(
+        "--instructions", action="store_true",
+        help="also count each variant's instructions once under valgrind (slow, exact)",
+    )
     parser.add_argument("--timeout", type=float, default=300, help="seconds per behave run")
     parser.add_argument(
         "--variants", default=",".join(VARIANTS),
@@ -328,11 +380,20 @@ def main(argv: list[str] | None = None) -> int:
                     f"{outcome.cpu_s:6.2f} s CPU  "
                     f"{outcome.passed} passed, {outcome.failed} failed"
                 )
+        counts: dict[str, int | None] = {}
+        if args.instructions:
+            for variant, folder in folders.items():  # qhub's cache is warm: a run left it
+                server.reset()
+                label = "qhub warm" if variant == "qhub" else variant
+                counts[label] = count_instructions(folder, envs[variant], args.timeout)
+                print(f"instructions: {label:<9} {counts[label] or 0:,}")
     scenarios = max(
         (r.passed + max(r.failed, 0) for s in series.values() for r in s.runs), default=0
     )
     audits = {v: audit_summary(v) for v in chosen}
     table = render(series, rounds, scenarios, len(features), audits)
+    if counts:
+        table += "\n\n" + render_instructions(counts)
     print()
     print(table)
     if args.write_docs and not args.quick:

@@ -147,8 +147,42 @@ class TestJsonAndValidation:
             api.validate_response(api.get("/text"), Path("/nonexistent.json"))
 
 
+class TestOverheadIsCharged:
+    """What qhub does lazily inside a step (start the transport, compile a schema) is
+    reported to ``on_overhead``, so a profiler charges it to qhub, not to the step."""
+
+    def test_first_request_and_schema_compilations(self, demo: DemoServer, tmp_path: Path) -> None:
+        (tmp_path / "pets.json").write_text('{"type": "array"}')
+        charged: list[tuple[str, int]] = []
+        api = BaseAPIClient(demo.url, schemas_dir=tmp_path, warmup_connections=1,
+                            on_overhead=lambda what, ns: charged.append((what, ns)))
+        with api:
+            assert charged == []  # creating the client did nothing to charge
+            response = api.get("/pets")
+            assert [w for w, _ in charged] == ["api.start"]
+            api.get("/pets")
+            api.validate_response(response, "pets")
+            api.validate_response(response, "pets")  # compiled once
+        assert [w for w, _ in charged] == ["api.start", "api.schema_compile"]
+        assert all(isinstance(ns, int) and ns > 0 for _, ns in charged)
+        start_ns = charged[0][1]
+        warm_ms = api.stats()["warmup"]["duration_ms"]
+        assert start_ns / 1e6 >= warm_ms  # the warm-up happened inside the charged start
+
+    def test_a_failing_sink_is_said_once_and_does_not_break_requests(
+        self, demo: DemoServer, capfd: pytest.CaptureFixture[str]
+    ) -> None:
+        def broken(what: str, ns: int) -> None:
+            raise RuntimeError("sink is gone")
+
+        with _client(demo.url, on_overhead=broken) as api:
+            assert api.get("/health").status_code == 200
+        err = capfd.readouterr().err
+        assert err.count("on_overhead callback failed: sink is gone") == 1
+
+
 class TestSettings:
-    """client_from_settings maps every api.* key and resolves paths against root."""
+    """from_config maps every api.* key and resolves paths against root."""
 
     def test_from_settings(self, demo: DemoServer, tmp_path: Path) -> None:
         (tmp_path / "schemas").mkdir()
@@ -162,6 +196,7 @@ class TestSettings:
             assert api.schemas.directory == tmp_path / "schemas"
             assert api.get("/health").request.headers["X-Key"] == "v"
             stats = api.get_pool_stats()
+            assert stats is not api.stats() and stats.keys() == api.stats().keys()
             assert stats["pool_maxsize"] == 3 and stats["warmup"]["opened"] == 2
             assert stats["rate_limit"]["rate_per_s"] == 1000
             assert api.latency_budget_report()[0]["passed"] is True
