@@ -24,7 +24,7 @@ import json
 import re
 import threading
 from functools import lru_cache
-from urllib.parse import parse_qsl, quote, quote_plus, urlencode, urlsplit, urlunsplit
+from urllib.parse import parse_qsl, quote, quote_plus, unquote, urlencode, urlsplit, urlunsplit
 
 REDACTED = "<redacted>"
 
@@ -231,6 +231,20 @@ def remember_secret(value: object) -> None:
         merged = set(_known) | forms
         _known = tuple(sorted(merged, key=len, reverse=True))
         _longest = len(_known[0])
+
+
+def remember_url_secrets(url: str) -> None:
+    """Remember the password (and a token-like user name) in a URL's user-info part."""
+    try:
+        parts = urlsplit(url)
+        password, username = parts.password, parts.username
+    except ValueError:
+        return
+    if password:
+        remember_secret(password)
+        remember_secret(unquote(password))
+    elif username and not parts.port and len(username) >= 16:
+        remember_secret(username)  # token-as-user, e.g. https://<token>@host/
 
 
 def forget_secrets() -> None:

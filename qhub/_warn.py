@@ -44,6 +44,11 @@ def warn(message: str, *, exc_info: bool = False, once: str | None = None) -> No
     log.debug("%s", line, exc_info=exc_info)
 
 
+def reset_once() -> None:
+    """Forget which ``once`` warnings were given (a new run in the same process, tests)."""
+    _once.clear()
+
+
 def shown_path(path: Path, root: Path | None = None) -> str:
     """``path`` relative to ``root`` (or the working directory) when inside it."""
     for base in (root, Path.cwd()):

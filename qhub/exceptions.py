@@ -42,6 +42,14 @@ class UnsafePayloadError(SerializationError):
     """Stored bytes ask for an unsafe codec (pickle) that was not allowed or not signed."""
 
 
+class CorruptValueError(SerializationError):
+    """Stored bytes claim to be a qhub value but do not decode; read as a miss and deleted."""
+
+
+class PatternError(QHubError, ValueError):
+    """A glob pattern is not valid; qhub uses Redis's glob syntax on every backend."""
+
+
 class LockTimeoutError(CacheError):
     """A dogpile lock could not be acquired before its timeout."""
 

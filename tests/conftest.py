@@ -16,8 +16,114 @@ from dataclasses import dataclass
 from pathlib import Path
 
 import pytest
+from hypothesis import settings as hypothesis_settings
 
 REPO_ROOT = Path(__file__).resolve().parent.parent
+
+
+def _behave_version() -> tuple[int, ...]:
+    from importlib.metadata import version
+
+    return tuple(int(part) for part in version("behave").split(".")[:3] if part.isdigit())
+
+
+BEHAVE_VERSION = ".".join(map(str, _behave_version()))
+"""The behave this interpreter runs (``.ci/run`` repeats ``behave_matrix`` tests on 1.2.6)."""
+BEHAVE_HAS_RUNNER = _behave_version() >= (1, 2, 7)
+"""``--runner`` (and ``run_hook_with_capture``) exist since behave 1.2.7."""
+
+
+# Hypothesis keeps an example database in ./.hypothesis by default: tests never write
+# inside the checkout, so it keeps none.
+hypothesis_settings.register_profile("qhub", database=None)
+hypothesis_settings.load_profile("qhub")
+
+_DEV_LEFTOVERS = (
+    ".venv", "__pycache__", ".pytest_cache", ".mypy_cache", ".ruff_cache", ".hypothesis",
+    ".import_linter_cache", ".grimp_cache", "qhub.egg-info",
+)  # fmt: skip
+"""Paths in the checkout that tools (not tests) create; everything else is a test's fault."""
+
+
+def _stray_paths() -> set[str] | None:
+    """Untracked or ignored paths in the checkout, ``None`` when git cannot tell."""
+    try:
+        proc = subprocess.run(
+            ["git", "status", "--porcelain", "--ignored", "--untracked-files=normal"],
+            cwd=REPO_ROOT,
+            capture_output=True,
+            text=True,
+            timeout=60,
+            check=True,
+        )
+    except (OSError, subprocess.SubprocessError):
+        return None
+    paths = {line[3:].strip() for line in proc.stdout.splitlines() if line[:2] in ("??", "!!")}
+    return {
+        p
+        for p in paths
+        if not any(part in _DEV_LEFTOVERS or part.startswith(".venv") for part in p.split("/"))
+    }
+
+
+_BEFORE: set[str] | None = None
+
+
+def pytest_sessionstart(session: pytest.Session) -> None:
+    global _BEFORE
+    _BEFORE = _stray_paths()
+
+
+def pytest_sessionfinish(session: pytest.Session, exitstatus: int) -> None:
+    """Fail the run when a test wrote into the checkout (tests use tmp_path)."""
+    after = _stray_paths()
+    if _BEFORE is None or after is None:
+        return
+    new = sorted(after - _BEFORE)
+    if new:
+        reporter = session.config.pluginmanager.get_plugin("terminalreporter")
+        message = f"tests wrote inside the checkout: {', '.join(new)}"
+        if reporter is not None:
+            reporter.write_line(f"qhub tests: FAIL: {message}", red=True)
+        session.exitstatus = pytest.ExitCode.TESTS_FAILED
+
+
+MISSING_SYSTEM: set[str] = set()
+"""Debian packages whose absence made tests skip (reported in the summary)."""
+
+
+def require_system_binary(name: str, package: str) -> str:
+    """The path of ``name`` on PATH; without it, skip (``run-tests`` could not install
+    ``package``: not root) or fail (it should have been installed)."""
+    path = shutil.which(name)
+    if path is not None:
+        return path
+    message = f"{name} is not installed (Debian package {package}; ./run-tests installs it as root)"
+    if os.environ.get("QHUB_TESTS_ALLOW_MISSING_SYSTEM") == "1":
+        MISSING_SYSTEM.add(package)
+        pytest.skip(message)
+    pytest.fail(message)
+
+
+def pytest_terminal_summary(terminalreporter: pytest.TerminalReporter) -> None:
+    """One line naming the system packages whose absence made tests skip."""
+    if MISSING_SYSTEM:
+        skipped = len(terminalreporter.stats.get("skipped", []))
+        terminalreporter.write_line(
+            f"qhub tests: {skipped} skipped; missing system packages: "
+            f"{', '.join(sorted(MISSING_SYSTEM))} (run ./run-tests as root to install them)"
+        )
+
+
+@pytest.fixture(autouse=True)
+def _fresh_process_state() -> Iterator[None]:
+    """Each test starts with no remembered secrets and no once-only warnings given."""
+    from qhub._redact import forget_secrets
+    from qhub._warn import reset_once
+
+    forget_secrets()
+    reset_once()
+    yield
 
 
 def free_port() -> int:
@@ -40,9 +146,7 @@ class RedisServer:
         return f"redis://127.0.0.1:{self.port}/0"
 
     def start(self) -> None:
-        binary = shutil.which("redis-server")
-        if binary is None:
-            pytest.fail("redis-server is not installed (apt-get install redis-server)")
+        binary = require_system_binary("redis-server", "redis-server")
         self.process = subprocess.Popen(
             [
                 binary,

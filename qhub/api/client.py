@@ -8,8 +8,8 @@ Connections, pools, retries, limits and the short path belong to its
 
 Creating a client costs next to nothing: settings are validated (so a bad header stops the
 run at start-up), but requests and urllib3 are imported, the pools built and the warm-up
-run on first use. That first use, and every schema compilation, is reported to
-``on_overhead(what, elapsed_ns)`` so a profiler can charge it to qhub, not to the step.
+run on first use. That first use, and every schema compilation, runs under
+``qhub._overhead.charged``, so the profiler charges it to qhub, not to the step.
 """
 
 from __future__ import annotations
@@ -19,19 +19,25 @@ import logging
 import os
 import threading
 import time
-from collections.abc import Callable, Iterable, Mapping
+from collections.abc import Iterable, Mapping
 from dataclasses import fields, replace
 from pathlib import Path
 from types import TracebackType
 from typing import TYPE_CHECKING, Any
 from urllib.parse import unquote, urlsplit
 
-from qhub._redact import is_secret_name, redact_snippet, redact_url, remember_secret
+from qhub._overhead import charged
+from qhub._redact import (
+    is_secret_name,
+    redact_snippet,
+    redact_url,
+    remember_secret,
+    remember_url_secrets,
+)
 from qhub._warn import warn
-from qhub.api._checks import check_settings
 from qhub.api.endpoints import EndpointStats, budget_report, endpoint_key
 from qhub.api.ratelimit import TokenBucket
-from qhub.api.schemas import OverheadSink, SchemaStore, check_fields
+from qhub.api.schemas import SchemaStore, check_fields
 from qhub.config.schema import ApiSettings
 from qhub.exceptions import APIClientError, APIStatusError, ConfigError, ResponseValidationError
 
@@ -55,8 +61,7 @@ class APIClient:
     ``pool_block`` (wait for a free connection instead of opening extra ones) mean what they
     mean for :class:`requests.adapters.HTTPAdapter`. Every other argument is the
     ``api.*`` setting of the same name (``docs/api.md``); defaults and limits are those of
-    :class:`~qhub.config.ApiSettings`. ``auth`` is a requests auth object;
-    ``on_overhead(what, elapsed_ns)`` receives the time qhub spends on its own work.
+    :class:`~qhub.config.ApiSettings`. ``auth`` is a requests auth object.
     """
 
     def __init__(
@@ -87,7 +92,6 @@ class APIClient:
         schemas_dir: str | os.PathLike[str] | None = None,
         max_response_mb: float = _DEFAULTS.max_response_mb,
         short_path: bool = _DEFAULTS.short_path,
-        on_overhead: OverheadSink | None = None,
     ) -> None:
         given = {
             "base_url": base_url,
@@ -116,8 +120,7 @@ class APIClient:
         if schemas_dir is not None:
             given["schemas_dir"] = os.fspath(schemas_dir)
         settings = _validated(given, f"{type(self).__name__}()")
-        self._setup(settings, name=name, root=None, origin=None, auth=auth,
-                    on_overhead=on_overhead)
+        self._setup(settings, name=name, root=None, auth=auth)
 
     @classmethod
     def from_config(
@@ -126,19 +129,18 @@ class APIClient:
         *,
         name: str = "default",
         root: str | os.PathLike[str] | None = None,
-        origin: Callable[[str], str] | None = None,
-        on_overhead: OverheadSink | None = None,
     ) -> APIClient:
-        """The client for validated settings (``config.api`` or ``config.apis[name]``).
+        """The client for ``config.api`` or ``config.apis[name]``.
 
         Relative ``schemas_dir`` and ``ca_bundle`` are resolved against ``root`` (the
-        project root, default: the current folder); ``origin(dotted_key)`` names where a
-        setting came from in error messages (``QHubConfig.origin``).
+        project root, default: the current folder). Settings made by hand rather than by
+        the config loader are validated here the same way.
         """
+        checked = _validated(
+            {f.name: getattr(settings, f.name) for f in fields(settings)}, "ApiSettings"
+        )
         client = cls.__new__(cls)
-        client._setup(settings, name=name, root=root,
-                      origin=origin or (lambda _key: "configuration"), auth=None,
-                      on_overhead=on_overhead)
+        client._setup(checked, name=name, root=root, auth=None)
         return client
 
     def _setup(
@@ -147,16 +149,8 @@ class APIClient:
         *,
         name: str,
         root: str | os.PathLike[str] | None,
-        origin: Callable[[str], str] | None,
         auth: Any,
-        on_overhead: OverheadSink | None,
     ) -> None:
-        prefix = "api" if name == "default" else f"apis.{name}"
-        check_settings(
-            settings,
-            key=lambda field: f"{prefix}.{field}",
-            origin=origin or (lambda _key: f"{type(self).__name__}()"),
-        )
         base = Path.cwd() if root is None else Path(root)
 
         def resolve(value: str | None) -> Path | None:
@@ -171,8 +165,7 @@ class APIClient:
         self.timeout = (float(settings.connect_timeout), float(settings.read_timeout))
         self.retries = int(settings.retries)
         self.latency_budgets_ms = dict(settings.latency_budgets_ms)
-        self.on_overhead = on_overhead
-        self.schemas = SchemaStore(resolve(settings.schemas_dir), on_overhead=self._charge)
+        self.schemas = SchemaStore(resolve(settings.schemas_dir))
         self._verify = _effective_verify(settings.verify, resolve(settings.ca_bundle), name)
         self._auth = auth
         self._limiter = (
@@ -196,26 +189,25 @@ class APIClient:
         return self._transport is not None
 
     def _start(self, warm: bool = True) -> Transport:
-        """Build the transport (imports requests and urllib3) and warm it up, once; the
-        time is reported as qhub overhead. Threads arriving meanwhile wait for both, so
-        they find the warmed-up connections."""
+        """Build the transport (imports requests and urllib3) and warm it up, once, as
+        qhub's time. Threads arriving meanwhile wait for both, so they find the warmed-up
+        connections."""
         with self._start_lock:
             transport = self._transport
             if transport is not None:
                 return transport
             if self._closed:
                 raise APIClientError(f"API client {self.name!r} is closed")
-            started = time.perf_counter_ns()
-            from qhub.api import _logging
-            from qhub.api.transport import Transport
+            with charged(f"API client {self.name!r} start"):
+                from qhub.api import _logging
+                from qhub.api.transport import Transport
 
-            _logging.install()
-            transport = Transport(self.settings, verify=self._verify, auth=self._auth)
-            if warm and self.settings.enable_warmup and self.base_url:
-                self._run_warmup(transport, None, None)
+                _logging.install()
+                transport = Transport(self.settings, verify=self._verify, auth=self._auth)
+                if warm and self.settings.enable_warmup and self.base_url:
+                    self._run_warmup(transport, None, None)
             with self._lock:
                 self._transport = transport
-        self._charge("api.start", time.perf_counter_ns() - started)
         return transport
 
     @property
@@ -504,16 +496,6 @@ class APIClient:
         """Each configured budget: endpoint, budget_ms, p95_ms, count, passed."""
         return budget_report(self.latency_budgets_ms, self._endpoints)
 
-    def _charge(self, what: str, elapsed_ns: int) -> None:
-        sink = self.on_overhead
-        if sink is None:
-            return
-        try:
-            sink(what, elapsed_ns)
-        except Exception as exc:  # a broken sink must not break the request
-            warn(f"API {self.name!r}: on_overhead callback failed: {exc}",
-                 once=f"api-overhead:{self.name}")
-
     # -------------------------------------------------------------- lifecycle
     def close(self) -> None:
         """Close every pooled connection; further requests raise. Safe to call twice."""
@@ -569,8 +551,7 @@ def _validated(values: Mapping[str, Any], origin: str) -> ApiSettings:
     if unknown:  # pragma: no cover - a programming error in this module
         raise TypeError(f"unknown API settings {sorted(unknown)}")
     entries = [Entry(f"api.{key}", value, origin, False) for key, value in values.items()]
-    sections, _, _ = merge(entries)
-    api: ApiSettings = sections["api"]
+    api: ApiSettings = merge(entries).sections["api"]
     return api
 
 
@@ -583,13 +564,10 @@ def _remember_secrets(settings: ApiSettings, auth: Any) -> None:
         if is_secret_name(name):
             remember_secret(value)
     if settings.base_url:
+        remember_url_secrets(settings.base_url)
         parts = urlsplit(settings.base_url)
-        user, password = unquote(parts.username or ""), unquote(parts.password or "")
-        if password:
-            remember_secret(password)
-            remember_secret(f"{user}:{password}")
-        elif len(user) >= 8:  # a token as the user name (https://TOKEN@host)
-            remember_secret(user)
+        if parts.password:  # requests sends it as Basic base64(user:password)
+            remember_secret(f"{unquote(parts.username or '')}:{unquote(parts.password)}")
     if isinstance(auth, tuple) and len(auth) == 2 and all(isinstance(a, str) for a in auth):
         remember_secret(auth[1])
         remember_secret(f"{auth[0]}:{auth[1]}")  # and so its base64 (Basic auth) form

@@ -6,9 +6,9 @@ drafts, ``$ref`` across files through ``referencing``). Building a validator is 
 part, so each schema file is compiled once and reused until the file changes;
 :attr:`SchemaStore.compilations` counts compilations so tests can prove it.
 
-Compiling is qhub's work, not the step's: the time it takes (the first one also imports
-jsonschema, ~0.1 s) is reported through ``on_overhead("api.schema_compile", ns)`` so a
-profiler can charge it to qhub rather than to the user's step.
+Compiling is qhub's work, not the step's: it runs under ``qhub._overhead.charged`` (the
+first compilation also imports jsonschema, ~0.1 s), so the profiler charges it to qhub
+rather than to the user's step that first validated a response.
 """
 
 from __future__ import annotations
@@ -16,11 +16,11 @@ from __future__ import annotations
 import json
 import os
 import threading
-import time
-from collections.abc import Callable, Iterable, Mapping, Sequence
+from collections.abc import Iterable, Mapping, Sequence
 from pathlib import Path
 from typing import Any
 
+from qhub._overhead import charged
 from qhub._redact import redact_snippet
 from qhub.exceptions import ResponseValidationError, SchemaError
 
@@ -90,24 +90,11 @@ def _first_line(exc: BaseException) -> str:
     return text.splitlines()[0] if text else type(exc).__name__
 
 
-OverheadSink = Callable[[str, int], None]
-"""``sink(what, elapsed_ns)``: time qhub spent on its own work inside a user's step."""
-
-
 class SchemaStore:
-    """Finds schema files by name and keeps one compiled validator per file.
+    """Finds schema files by name and keeps one compiled validator per file."""
 
-    ``on_overhead`` receives the time of each compilation (see the module docstring).
-    """
-
-    def __init__(
-        self,
-        directory: str | os.PathLike[str] | None = None,
-        *,
-        on_overhead: OverheadSink | None = None,
-    ) -> None:
+    def __init__(self, directory: str | os.PathLike[str] | None = None) -> None:
         self.directory = Path(directory) if directory is not None else None
-        self.on_overhead = on_overhead
         self.compilations = 0
         self._lock = threading.Lock()
         self._compiled: dict[Path, tuple[int, Any]] = {}
@@ -143,12 +130,8 @@ class SchemaStore:
             cached = self._compiled.get(path)
             if cached is not None and cached[0] == version:
                 return cached[1]
-            started = time.perf_counter_ns()
-            try:
+            with charged("JSON Schema compile"):
                 compiled = self._compile(path)
-            finally:
-                if self.on_overhead is not None:
-                    self.on_overhead("api.schema_compile", time.perf_counter_ns() - started)
             self._compiled[path] = (version, compiled)
             self.compilations += 1
             return compiled

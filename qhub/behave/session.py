@@ -1,14 +1,21 @@
-"""``context.qhub``: the per-run session that owns qhub's tools and shuts them down once."""
+"""``context.qhub``: the per-run session that owns qhub's tools and shuts them down once.
+
+Starting a session resolves the configuration and the profiler only; the cache, the test
+data and the API clients are built on first use (each under :func:`qhub._overhead.charged`,
+so the time is shown as qhub's, not as the step's that first touched them). A run that
+never uses the cache never opens it.
+"""
 
 from __future__ import annotations
 
 import logging
-import sys
 import threading
 from collections.abc import Mapping
 from dataclasses import dataclass, field
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, TextIO
 
+from qhub._overhead import charged
+from qhub._warn import warn
 from qhub.config import QHubConfig, load_config
 from qhub.exceptions import ConfigError
 
@@ -53,12 +60,12 @@ class QHubSession:
     overrides: dict[str, Any] = field(default_factory=dict)
     observer: BehaveObserver | None = None
     profiler: PerformanceProfiler | None = None
-    cache: CacheManager | None = None
-    data: TestData | None = None
     defer_summary: bool = False
     """Print the terminal summary later (after behave's totals), via :meth:`print_summary`."""
     _clients: dict[str, BaseAPIClient] = field(default_factory=dict)
-    _lock: threading.Lock = field(default_factory=threading.Lock)
+    _lock: threading.RLock = field(default_factory=threading.RLock)
+    _cache: CacheManager | None = None
+    _data: TestData | None = None
     _closed: bool = False
 
     @classmethod
@@ -75,6 +82,7 @@ class QHubSession:
         return session
 
     def _build(self) -> None:
+        """Build what every run needs; everything else waits for first use."""
         cfg = self.config
         from qhub.profiling import BehaveObserver, PerformanceProfiler
 
@@ -83,18 +91,28 @@ class QHubSession:
             self.profiler = self.observer.profiler
         else:
             self.profiler = PerformanceProfiler(enable_memory_profiling=False)
-        if cfg.cache.enabled:
-            from qhub.cache import cache_from_config
 
-            self.cache = cache_from_config(cfg)
-        if cfg.data.enabled:
-            from qhub.data import data_from_config
+    @property
+    def cache(self) -> CacheManager | None:
+        """The cache manager (``None`` when caching is off), built on first use."""
+        if self._cache is None and self.config.cache.enabled and not self._closed:
+            with self._lock, charged("cache set-up"):
+                if self._cache is None:
+                    from qhub.cache import cache_from_config
 
-            self.data = data_from_config(cfg, self.cache)
-        if cfg.api.base_url:
-            self.api()
-        for name in cfg.apis:
-            self.api(name)
+                    self._cache = cache_from_config(self.config)
+        return self._cache
+
+    @property
+    def data(self) -> TestData | None:
+        """Cached test data (``None`` when off), built on first use."""
+        if self._data is None and self.config.data.enabled and not self._closed:
+            with self._lock, charged("test data set-up"):
+                if self._data is None:
+                    from qhub.data import data_from_config
+
+                    self._data = data_from_config(self.config, self.cache)
+        return self._data
 
     @property
     def closed(self) -> bool:
@@ -104,7 +122,10 @@ class QHubSession:
     def api(self, name: str | None = None) -> BaseAPIClient:
         """The pooled client of the default API, or of ``apis.<name>`` (created once)."""
         key = name or "default"
-        with self._lock:
+        client = self._clients.get(key)
+        if client is not None:
+            return client
+        with self._lock, charged(f"API client {key!r} set-up"):
             client = self._clients.get(key)
             if client is None:
                 settings = self.config.api_settings(name)
@@ -124,7 +145,8 @@ class QHubSession:
     def apply_overrides(self, overrides: Mapping[str, Any]) -> None:
         """Re-resolve config with more overrides (a second ``install(..., overrides=)``).
 
-        API clients are rebuilt; cache, data and profiler are kept (they hold run state).
+        API clients are rebuilt on next use; cache, data and profiler are kept (they hold
+        run state).
         """
         merged = {**self.overrides, **overrides}
         self.config = load_config(userdata=self.userdata, overrides=merged)
@@ -133,8 +155,6 @@ class QHubSession:
             clients, self._clients = self._clients, {}
         for client in clients.values():
             client.close()
-        if self.config.api.base_url:
-            self.api()
 
     def stats(self) -> dict[str, Any]:
         """Everything the run summary and reports show besides timings."""
@@ -145,10 +165,10 @@ class QHubSession:
             out["api"] = {n: c.get_pool_stats() for n, c in clients.items()}
             out["api_endpoints"] = {n: c.endpoint_stats() for n, c in clients.items()}
             out["api_budgets"] = {n: c.latency_budget_report() for n, c in clients.items()}
-        if self.cache is not None:
-            out["cache"] = self.cache.get_stats()
-        if self.data is not None:
-            out["data"] = self.data.get_cache_performance_metrics()
+        if self._cache is not None:
+            out["cache"] = self._cache.stats()
+        if self._data is not None:
+            out["data"] = self._data.stats()
         return out
 
     def close(self) -> None:
@@ -159,28 +179,28 @@ class QHubSession:
         steps = [
             ("report", self._finish_reports),
             ("api", self._close_clients),
-            ("data", lambda: self.data.close() if self.data is not None else None),
-            ("cache", lambda: self.cache.close() if self.cache is not None else None),
+            ("data", lambda: self._data.close() if self._data is not None else None),
+            ("cache", lambda: self._cache.close() if self._cache is not None else None),
         ]
         for what, step in steps:
             try:
                 step()
             except Exception as exc:
-                print(f"qhub: warning: closing {what} failed: {exc}", file=sys.stderr)
+                warn(f"closing {what} failed: {exc}")
 
     def _finish_reports(self) -> None:
         if self.observer is not None:
             try:
                 stats = self.stats()
             except Exception as exc:
-                print(f"qhub: warning: collecting stats failed: {exc}", file=sys.stderr)
+                warn(f"collecting stats failed: {exc}")
                 stats = {}
             self.observer.finish(stats, defer_summary=self.defer_summary)
 
-    def print_summary(self) -> None:
+    def print_summary(self, stream: TextIO | None = None) -> None:
         """Print a summary deferred by :attr:`defer_summary` (once; no-op otherwise)."""
         if self.observer is not None:
-            self.observer.print_summary()
+            self.observer.print_summary(stream)
 
     def _close_clients(self) -> None:
         with self._lock:

@@ -13,14 +13,14 @@ from qhub._lazy import lazy_exports
 _LAZY: dict[str, str] = {
     "CacheManager": "qhub.cache.manager",
     "CacheBackend": "qhub.cache.base",
-    "MemoryCacheBackend": "qhub.cache.memory",
-    "DiskCacheBackend": "qhub.cache.disk",
+    "MemoryCacheBackend": "qhub.cache.memory_backend",
+    "DiskCacheBackend": "qhub.cache.disk_backend",
     "RedisCacheBackend": "qhub.cache.redis_backend",
-    "LayeredCacheBackend": "qhub.cache.layered",
+    "LayeredCacheBackend": "qhub.cache.layered_backend",
     "Serializer": "qhub.cache.serializer",
     "cache_result": "qhub.cache.decorators",
-    "cache_from_config": "qhub.cache.config",
-    "backend_from_config": "qhub.cache.config",
+    "cache_from_config": "qhub.cache.manager",
+    "backend_from_config": "qhub.cache.backends",
     "init_backend": "qhub.cache.backends",
 }
 
@@ -43,13 +43,12 @@ __getattr__, __dir__ = lazy_exports(__name__, _LAZY)
 
 
 if TYPE_CHECKING:  # pragma: no cover - for type checkers and IDEs only
-    from qhub.cache.backends import init_backend
+    from qhub.cache.backends import backend_from_config, init_backend
     from qhub.cache.base import CacheBackend
-    from qhub.cache.config import backend_from_config, cache_from_config
     from qhub.cache.decorators import cache_result
-    from qhub.cache.disk import DiskCacheBackend
-    from qhub.cache.layered import LayeredCacheBackend
-    from qhub.cache.manager import CacheManager
-    from qhub.cache.memory import MemoryCacheBackend
+    from qhub.cache.disk_backend import DiskCacheBackend
+    from qhub.cache.layered_backend import LayeredCacheBackend
+    from qhub.cache.manager import CacheManager, cache_from_config
+    from qhub.cache.memory_backend import MemoryCacheBackend
     from qhub.cache.redis_backend import RedisCacheBackend
     from qhub.cache.serializer import Serializer

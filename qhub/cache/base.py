@@ -8,11 +8,17 @@ and value encoding belong to the manager, not here. Backend failures are raised 
 
 from __future__ import annotations
 
-import re
 from abc import ABC, abstractmethod
 from collections.abc import Callable, Iterable, Iterator, Mapping
 from contextlib import AbstractContextManager
-from functools import lru_cache
+from typing import TYPE_CHECKING, Any, TypeVar
+
+from qhub.cache.patterns import glob_escape
+
+if TYPE_CHECKING:
+    from qhub.config import QHubConfig
+
+B = TypeVar("B", bound="CacheBackend")
 
 Listener = Callable[[str, str], None]
 """Called as ``listener(kind, key)`` with kind ``"eviction"`` or ``"expiration"``."""
@@ -52,7 +58,11 @@ class CacheBackend(ABC):
 
     @abstractmethod
     def delete_pattern(self, pattern: str) -> int:
-        """Remove every key matching a Redis-style glob; returns how many were removed."""
+        """Remove every key matching a Redis-style glob; returns how many were removed.
+
+        Patterns are checked with :func:`qhub.cache.patterns.compile_glob` first: an invalid
+        one raises :class:`qhub.exceptions.PatternError` and removes nothing.
+        """
 
     @abstractmethod
     def lock(self, key: str, timeout: float) -> AbstractContextManager[bool]:
@@ -63,6 +73,20 @@ class CacheBackend(ABC):
         """
 
     # -- with defaults --------------------------------------------------------------------
+    @classmethod
+    def from_config(cls: type[B], config: QHubConfig, **options: Any) -> B:
+        """This backend as ``config`` describes it; ``options`` override single arguments."""
+        return cls(**options)
+
+    def delete_if(self, key: str, data: bytes) -> bool:
+        """Remove ``key`` only while it still holds ``data`` (a damaged value nobody replaced).
+
+        Backends that can compare and delete atomically override this.
+        """
+        if self.get(key) != data:
+            return False
+        return self.delete(key)
+
     def get_entry(self, key: str) -> Entry | None:
         """Bytes and remaining TTL, for layered caches that copy values to a front store."""
         data = self.get(key)
@@ -116,58 +140,3 @@ class CacheBackend(ABC):
 
     def __repr__(self) -> str:
         return f"{type(self).__name__}()"
-
-
-_GLOB_SPECIAL = re.compile(r"([*?\[\]\\])")
-
-
-def glob_escape(text: str) -> str:
-    """``text`` with glob characters escaped, so it matches itself literally."""
-    return _GLOB_SPECIAL.sub(r"\\\1", text)
-
-
-@lru_cache(maxsize=256)
-def glob_to_regex(pattern: str) -> re.Pattern[str]:
-    """Compile a Redis-style glob (``*``, ``?``, ``[a-z]``, ``[^x]``, ``\\`` escapes)."""
-    out: list[str] = []
-    i, n = 0, len(pattern)
-    while i < n:
-        char = pattern[i]
-        i += 1
-        if char == "*":
-            out.append(".*")
-        elif char == "?":
-            out.append(".")
-        elif char == "\\" and i < n:
-            out.append(re.escape(pattern[i]))
-            i += 1
-        elif char == "[":
-            end = pattern.find("]", i + 1 if i < n and pattern[i] in "^!" else i)
-            if end < 0:
-                out.append(re.escape(char))
-                continue
-            body = pattern[i:end]
-            i = end + 1
-            negate = body[:1] in ("^", "!")
-            body = body[1:] if negate else body
-            body = body.replace("\\", "\\\\").replace("]", "\\]")
-            out.append(f"[{'^' if negate else ''}{body}]")
-        else:
-            out.append(re.escape(char))
-    return re.compile("".join(out), re.DOTALL)
-
-
-def glob_literal_prefix(pattern: str) -> str:
-    """The literal text a glob starts with (for range scans before matching)."""
-    out: list[str] = []
-    i = 0
-    while i < len(pattern):
-        char = pattern[i]
-        if char in "*?[":
-            break
-        if char == "\\" and i + 1 < len(pattern):
-            i += 1
-            char = pattern[i]
-        out.append(char)
-        i += 1
-    return "".join(out)

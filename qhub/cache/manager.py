@@ -1,44 +1,58 @@
 """``CacheManager``: namespaces, TTLs, encoding, stats, dogpile locks and failure handling.
 
 The manager turns values into bytes (:mod:`qhub.cache.serializer`) and keeps them in a
-backend under ``"<namespace>:<key>"``. With ``on_error="fallback"`` (the default) no cache
-failure reaches the caller: backend outages switch to memory (:mod:`qhub.cache.failover`),
-undecodable or refused values count as errors and read as misses. With ``on_error="fail"``
-those errors are raised as :class:`qhub.exceptions.CacheError` subclasses.
+backend under ``"<namespace>:<key>"``. The backend is always wrapped in a
+:class:`~qhub.cache.failover.FailoverBackend`, the one place backend failures are handled.
+With ``on_error="fallback"`` (the default) no cache failure reaches the caller: backend
+outages switch to memory, and stored values that do not decode (damaged, planted, from an
+unknown codec, refused pickles) count as misses and errors; damaged ones are deleted if
+nobody replaced them meanwhile. With ``on_error="fail"`` those errors are raised as
+:class:`qhub.exceptions.CacheError` subclasses. Invalid arguments (a glob that is not
+valid, a bad namespace) are raised in both modes: they are the caller's to fix.
 """
 
 from __future__ import annotations
 
-import logging
+import contextlib
 import re
 import time
 from collections.abc import Callable, Iterable, Mapping
-from contextlib import ExitStack
-from typing import Any, Literal, TypeVar
+from dataclasses import fields
+from typing import TYPE_CHECKING, Any, Literal, TypeVar
 
 import orjson
 
-from qhub._redact import redact_text
-from qhub.cache.backends import init_backend
-from qhub.cache.base import CacheBackend, glob_escape
-from qhub.cache.failover import BackendState
+from qhub._warn import warn
+from qhub.cache.backends import backend_from_config, init_backend
+from qhub.cache.base import CacheBackend
+from qhub.cache.counters import SAMPLE_MASK, CacheStats, summarize
+from qhub.cache.failover import FailoverBackend
+from qhub.cache.patterns import compile_glob, glob_escape
+from qhub.cache.serializer import DEFAULT_MAX_VALUE_BYTES, Serializer
 from qhub.cache.serializer import PLAIN_HEADER as _PLAIN
-from qhub.cache.serializer import Serializer
-from qhub.cache.stats import SAMPLE_MASK, CacheStats, summarize
 from qhub.cache.warming import Warmer, run_warmers
+from qhub.config.schema import CacheSettings
 from qhub.exceptions import (
-    CacheBackendError,
     CacheError,
     ConfigError,
+    CorruptValueError,
     LockTimeoutError,
-    SerializationError,
 )
 
-log = logging.getLogger("qhub.cache")
+if TYPE_CHECKING:
+    from qhub.config import QHubConfig
+
 T = TypeVar("T")
 _MISSING: Any = object()
-_NAME = re.compile(r"^[^:*?\[\]\\]+$")
+_NAME = re.compile(r"^[^:*?\[\]\\\s\x00-\x1f\x7f]+$")
+_ROOT_NAME = re.compile(r"^[^*?\[\]\\\s\x00-\x1f\x7f]+$")
 ON_ERROR = ("fallback", "fail")
+MAX_TTL: float = {f.name: f for f in fields(CacheSettings)}["default_ttl"].metadata["max"]
+"""Longest TTL in seconds, the limit of ``cache.default_ttl`` (0 means no expiry). Larger
+ones, ``inf`` and ``nan`` overflowed Redis's millisecond expiry and switched the cache to
+memory for good."""
+MAX_WAIT = 86400.0
+"""Longest ``lock_timeout``, ``reconnect_interval`` or ``flush_timeout`` in seconds."""
 DEFAULT_COMPRESS_THRESHOLD = 1024
 """Bytes above which values are zlib-compressed on backends that gain from it."""
 _perf_ns = time.perf_counter_ns
@@ -49,10 +63,23 @@ def _bad_key(key: object) -> CacheError:
     return CacheError(f"cache keys must be str, got {type(key).__name__}")
 
 
-def _check_name(name: str, what: str) -> str:
-    if not isinstance(name, str) or not _NAME.match(name):
+def _is_ttl(ttl: object) -> bool:
+    """A TTL qhub can hand to every backend: a real number from 0 to MAX_TTL (not nan)."""
+    return (
+        isinstance(ttl, (int, float))
+        and not isinstance(ttl, bool)
+        and 0 <= ttl <= MAX_TTL
+    )
+
+
+def _check_name(name: str, what: str, *, allow_colon: bool = False) -> str:
+    pattern = _ROOT_NAME if allow_colon else _NAME
+    if not isinstance(name, str) or not pattern.match(name):
+        colon = "" if allow_colon else "':', "
         raise ConfigError(
-            f"{what} {name!r} must be a non-empty string without ':', '*', '?', '[', ']' or '\\'"
+            f"{what} {name!r} must be a non-empty string without {colon}'*', '?', '[', ']', "
+            "'\\', spaces or control characters (an empty namespace would let clear() "
+            "remove every key of a shared store)"
         )
     return name
 
@@ -62,6 +89,8 @@ class CacheManager:
 
     ``ttl`` everywhere: ``None`` uses ``default_ttl``; ``0`` means the value never expires;
     a positive number is seconds. ``default_ttl=0`` makes "never expires" the default.
+    ``namespace=None`` means no prefix at all (then ``clear()`` empties the whole store);
+    an empty string is refused.
     """
 
     def __init__(
@@ -77,69 +106,129 @@ class CacheManager:
         lock_timeout: float = 30.0,
         reconnect_interval: float = 5.0,
         fallback_size: int = 1000,
+        max_value_bytes: int = DEFAULT_MAX_VALUE_BYTES,
+        flush_timeout: float = 5.0,
         clock: Callable[[], float] = time.monotonic,
+        _parent: CacheManager | None = None,
     ) -> None:
         if on_error not in ON_ERROR:
             raise ConfigError(f"on_error must be one of: {', '.join(ON_ERROR)}; got {on_error!r}")
-        if default_ttl is None or default_ttl < 0:
+        if not _is_ttl(default_ttl):
             raise ConfigError(
-                f"default_ttl must be >= 0 seconds (0 = no expiry), got {default_ttl}"
+                f"default_ttl must be 0 (no expiry) to {MAX_TTL:,} seconds, got {default_ttl}"
             )
-        if lock_timeout <= 0:
-            raise ConfigError(f"lock_timeout must be > 0 seconds, got {lock_timeout}")
-        self._state = BackendState(
-            init_backend(backend),
-            on_error=on_error,
-            reconnect_interval=reconnect_interval,
-            clock=clock,
-            fallback_size=fallback_size,
-        )
-        primary = self._state.primary
-        if compress_threshold == "auto":
-            # in-process stores gain nothing from zlib: it only costs time on every call
-            compress_threshold = DEFAULT_COMPRESS_THRESHOLD if primary.compresses else None
-        self._serializer = Serializer(
-            compress_threshold=compress_threshold,
-            allow_pickle=allow_pickle,
-            pickle_secret=pickle_secret,
-        )
-        self._dumps = self._serializer.dumps
+        for name, wait, low in (("lock_timeout", lock_timeout, 0.0),
+                                ("reconnect_interval", reconnect_interval, -1.0),
+                                ("flush_timeout", flush_timeout, -1.0)):
+            if not (isinstance(wait, (int, float)) and low < wait <= MAX_WAIT):
+                raise ConfigError(
+                    f"{name} must be {'> 0' if low == 0 else '0'} to {MAX_WAIT:g} seconds, "
+                    f"got {wait}"
+                )
+        if namespace is not None:
+            # a root namespace may hold ':' ("team:suite"); a view's name may not
+            _check_name(namespace, "namespace", allow_colon=_parent is None)
+        self._store: FailoverBackend
+        self._serializer: Serializer
+        self._prefix: str
+        self._warming_enabled: bool
+        if _parent is not None:
+            # a view: the parent's store and encoding, keys under the parent's prefix
+            self._store = _parent._store
+            self._serializer = _parent._serializer
+            prefix = _parent._prefix
+        else:
+            primary = init_backend(backend)
+            self._store = FailoverBackend(
+                primary,
+                fail=on_error == "fail",
+                reconnect_interval=reconnect_interval,
+                clock=clock,
+                fallback_size=fallback_size,
+                flush_timeout=flush_timeout,
+            )
+            if compress_threshold == "auto":
+                # in-process stores gain nothing from zlib: it only costs time on every call
+                compress_threshold = DEFAULT_COMPRESS_THRESHOLD if primary.compresses else None
+            self._serializer = Serializer(
+                compress_threshold=compress_threshold,
+                allow_pickle=allow_pickle,
+                pickle_secret=pickle_secret,
+                max_value_bytes=max_value_bytes,
+            )
+            prefix = ""
         self._loads = self._serializer.loads
+        self._dumps = self._serializer.dumps
         self._fail = on_error == "fail"
+        self._on_error = on_error
         self.default_ttl = default_ttl
         self.lock_timeout = lock_timeout
-        self.namespace = "" if namespace is None else namespace
-        if self.namespace:
-            _check_name(self.namespace, "namespace")
+        self.namespace = f"{prefix}{namespace}" if namespace is not None else prefix[:-1]
         self._prefix = f"{self.namespace}:" if self.namespace else ""
         self._stats = CacheStats()
         self._children: dict[str, CacheManager] = {}
-        self._parent: CacheManager | None = None
+        self._parent = _parent
         self._warmers: dict[str, Warmer] = {}
-        self._warming_enabled = False
-        self._warned: set[str] = set()
-        self._state.add_listener(self._backend_event)
+        self._warming_enabled = _parent._warming_enabled if _parent is not None else False
+        if _parent is None:
+            self._store.add_listener(self._backend_event)
 
-    def _view(self, name: str) -> CacheManager:
-        view = object.__new__(CacheManager)
-        view.__dict__.update(
-            _state=self._state,
-            _serializer=self._serializer,
-            _dumps=self._dumps,
-            _loads=self._loads,
-            _fail=self._fail,
-            default_ttl=self.default_ttl,
-            lock_timeout=self.lock_timeout,
-            namespace=f"{self._prefix}{name}",
-            _prefix=f"{self._prefix}{name}:",
-            _stats=CacheStats(),
-            _children={},
-            _parent=self,
-            _warmers={},
-            _warming_enabled=self._warming_enabled,
-            _warned=self._warned,
+    @classmethod
+    def from_config(
+        cls,
+        config: QHubConfig,
+        *,
+        backend: str | None = None,
+        namespace: str | None = None,
+        on_error: str | None = None,
+        create: bool = True,
+        readonly: bool = False,
+    ) -> CacheManager:
+        """A manager on the configured backend with every ``cache.*`` setting applied.
+
+        ``backend`` overrides ``cache.backend`` (memory, disk, redis, layered, a URL or path);
+        ``namespace`` overrides ``cache.namespace``; ``on_error`` overrides
+        ``cache.on_error``; ``create``/``readonly`` reach the disk backend (read-only
+        commands create nothing). ``cache.enabled`` is not checked here: callers decide
+        whether to build a cache at all. ``cache.enable_warming`` turns warming on; the
+        caller registers functions and calls :meth:`warm_cache`.
+        """
+        cache = config.cache
+        chosen = cache.namespace if namespace is None else namespace
+        where = "the command line" if namespace is not None else config.origin(
+            "cache.namespace"
         )
-        return view
+        if not chosen:
+            raise ConfigError(
+                f"cache.namespace='' (from {where}): must not be empty; an empty namespace "
+                "would make 'qhub cache clear' delete every key of a shared Redis database"
+            )
+        if not _ROOT_NAME.match(chosen):
+            raise ConfigError(
+                f"cache.namespace={chosen!r} (from {where}): must not contain spaces, control "
+                "or glob characters (* ? [ ] \\)"
+            )
+        manager = cls(
+            backend_from_config(config, backend, create=create, readonly=readonly),
+            namespace=chosen,
+            default_ttl=cache.default_ttl,
+            on_error=on_error or cache.on_error,
+            # unset: "auto" (compress except on the in-process memory backend)
+            compress_threshold=(
+                cache.compress_threshold
+                if config.origin("cache.compress_threshold") != "default"
+                else "auto"
+            ),
+            allow_pickle=cache.allow_pickle,
+            pickle_secret=cache.pickle_secret,
+            lock_timeout=cache.lock_timeout,
+            fallback_size=cache.max_size,
+            max_value_bytes=cache.max_value_bytes,
+            flush_timeout=cache.flush_timeout,
+        )
+        if cache.enable_warming:
+            manager.enable_warming()
+        return manager
 
     def namespaced(self, name: str) -> CacheManager:
         """A view on the same backend whose keys live under ``<namespace>:<name>:``.
@@ -150,11 +239,17 @@ class CacheManager:
         _check_name(name, "namespace")
         view = self._children.get(name)
         if view is None:
-            view = self._children[name] = self._view(name)
+            view = self._children[name] = CacheManager(
+                namespace=name,
+                default_ttl=self.default_ttl,
+                on_error=self._on_error,
+                lock_timeout=self.lock_timeout,
+                _parent=self,
+            )
         return view
 
     def __repr__(self) -> str:
-        return f"CacheManager({self._state.primary!r}, namespace={self.namespace!r})"
+        return f"CacheManager({self._store.primary!r}, namespace={self.namespace!r})"
 
     # -- errors ---------------------------------------------------------------------------
     def _handle(self, exc: CacheError) -> None:
@@ -163,19 +258,19 @@ class CacheManager:
         if self._fail:
             raise exc
         kind = type(exc).__name__
-        if kind in self._warned:
-            log.debug("qhub cache: %s", redact_text(str(exc)))
-        else:
-            self._warned.add(kind)
-            log.warning("qhub cache: %s (further %s errors logged at debug level)",
-                        redact_text(str(exc)), kind)
+        warn(f"cache: {exc} (further {kind} errors are logged at debug level)",
+             once=f"cache:{kind}")
 
-    def _failed(self, exc: CacheBackendError) -> CacheBackend:
-        """A backend call failed: count it, raise or switch to the fallback."""
-        self._stats.add("errors")
-        if self._fail:
-            raise exc
-        return self._state.fail_over(exc)
+    def _undecodable(self, full: str, data: bytes, exc: Exception) -> None:
+        """A stored value did not decode: delete it if damaged and unchanged, then report."""
+        error = exc if isinstance(exc, CacheError) else CorruptValueError(
+            f"stored value is damaged: {exc}"
+        )
+        if isinstance(error, CorruptValueError):
+            # a failure is counted by the store; the value stays a miss either way
+            with contextlib.suppress(CacheError):
+                self._store.delete_if(full, data)
+        self._handle(error)
 
     def _full(self, key: str) -> str:
         if type(key) is not str:
@@ -185,15 +280,15 @@ class CacheManager:
     def _ttl(self, ttl: float | None) -> float | None:
         if ttl is None:
             ttl = self.default_ttl
-        if ttl < 0:
-            raise CacheError(f"ttl must be >= 0 seconds (0 = no expiry), got {ttl}")
+        if not _is_ttl(ttl):
+            raise CacheError(f"ttl must be 0 (no expiry) to {MAX_TTL:,} seconds, got {ttl!r}")
         return ttl or None
 
     # -- reading --------------------------------------------------------------------------
     def get(self, key: str, default: Any = None) -> Any:
         """The cached value (a fresh copy), or ``default`` when missing, expired or unreadable."""
         # Hot path: locals instead of repeated attribute lookups, lock-free counters, and
-        # latency timed on one call in SAMPLE_EVERY (see qhub.cache.stats).
+        # latency timed on one call in SAMPLE_EVERY (see qhub.cache.counters).
         stats = self._stats
         timed = not stats.get_tick() & SAMPLE_MASK
         start = _perf_ns() if timed else 0
@@ -201,12 +296,7 @@ class CacheManager:
             self._handle(_bad_key(key))
             return default
         full = self._prefix + key
-        state = self._state
-        backend = state.backend() if state.degraded else state.current
-        try:
-            data = backend.get(full)
-        except CacheBackendError as exc:
-            data = self._failed(exc).get(full)
+        data = self._store.get(full)
         if data is None:
             stats.miss()
             if timed:
@@ -217,8 +307,7 @@ class CacheManager:
             value = _json_loads(data[4:]) if data[:4] == _PLAIN else self._loads(data)
         except (CacheError, ValueError) as exc:  # orjson.JSONDecodeError is a ValueError
             stats.miss()
-            self._handle(exc if isinstance(exc, CacheError)
-                         else SerializationError(f"stored value is damaged: {exc}"))
+            self._undecodable(full, data, exc)
             return default
         stats.hit()
         if timed:
@@ -233,16 +322,13 @@ class CacheManager:
         except CacheError as exc:
             self._handle(exc)
             return {}
-        try:
-            found = self._state.backend().get_many(wanted)
-        except CacheBackendError as exc:
-            found = self._failed(exc).get_many(wanted)
+        found = self._store.get_many(wanted)
         out: dict[str, Any] = {}
         for full, data in found.items():
             try:
                 out[wanted[full]] = self._loads(data)
             except CacheError as exc:
-                self._handle(exc)
+                self._undecodable(full, data, exc)
         self._stats.got(len(out), len(wanted) - len(out), _perf_ns() - start)
         return out
 
@@ -264,13 +350,7 @@ class CacheManager:
         except CacheError as exc:
             self._handle(exc)
             return False
-        full = self._prefix + key
-        state = self._state
-        backend = state.backend() if state.degraded else state.current
-        try:
-            backend.set(full, data, seconds)
-        except CacheBackendError as exc:
-            self._failed(exc).set(full, data, seconds)
+        self._store.set(self._prefix + key, data, seconds)
         stats.set_one()
         if timed:
             stats.sample_set(_perf_ns() - start)
@@ -285,10 +365,7 @@ class CacheManager:
         except CacheError as exc:
             self._handle(exc)
             return False
-        try:
-            self._state.backend().set_many(encoded, seconds)
-        except CacheBackendError as exc:
-            self._failed(exc).set_many(encoded, seconds)
+        self._store.set_many(encoded, seconds)
         self._stats.stored(len(encoded), _perf_ns() - start)
         return True
 
@@ -299,30 +376,26 @@ class CacheManager:
         except CacheError as exc:
             self._handle(exc)
             return False
-        try:
-            removed = self._state.backend().delete(full)
-        except CacheBackendError as exc:
-            removed = self._failed(exc).delete(full)
+        removed = self._store.delete(full)
         if removed:
             self._stats.add("deletes")
         return removed
 
     def invalidate_pattern(self, pattern: str) -> int:
-        """Remove this namespace's keys matching a glob (``*``, ``?``, ``[abc]``, ``\\``)."""
-        full = glob_escape(self._prefix) + pattern
-        try:
-            removed = self._state.backend().delete_pattern(full)
-        except CacheBackendError as exc:
-            removed = self._failed(exc).delete_pattern(full)
+        """Remove this namespace's keys matching a glob, with Redis's meaning on every backend.
+
+        ``*``, ``?``, ``[abc]``, ``[a-z]``, ``[^a]`` and ``\\`` escapes (see
+        :mod:`qhub.cache.patterns`). An invalid pattern such as ``[z-a]`` raises
+        :class:`qhub.exceptions.PatternError` and removes nothing, whatever ``on_error``.
+        """
+        compile_glob(pattern)
+        removed = self._store.delete_pattern(glob_escape(self._prefix) + pattern)
         self._stats.add("deletes", removed)
         return removed
 
     def clear(self) -> int:
         """Remove every key of this namespace (and of its views); returns how many."""
-        try:
-            removed = self._state.backend().clear(self._prefix)
-        except CacheBackendError as exc:
-            removed = self._failed(exc).clear(self._prefix)
+        removed = self._store.clear(self._prefix)
         self._stats.add("deletes", removed)
         return removed
 
@@ -342,13 +415,7 @@ class CacheManager:
         if type(key) is not str:  # already counted and reported by get()
             return compute()
         full = self._prefix + key
-        with ExitStack() as stack:
-            try:
-                acquired = stack.enter_context(
-                    self._state.backend().lock(full, self.lock_timeout)
-                )
-            except CacheBackendError as exc:
-                acquired = stack.enter_context(self._failed(exc).lock(full, self.lock_timeout))
+        with self._store.lock(full, self.lock_timeout) as acquired:
             if acquired:
                 value = self._peek(full)
                 if value is not _MISSING:
@@ -359,18 +426,15 @@ class CacheManager:
                     raise LockTimeoutError(
                         f"waited {self.lock_timeout} s for the lock on cache key {key!r}"
                     )
-                log.warning("qhub cache: lock on %r not free after %s s; computing anyway",
-                            key, self.lock_timeout)
+                warn(f"cache: lock on {key!r} not free after {self.lock_timeout:g} s; "
+                     "computing anyway", once="cache:lock-timeout")
             value = compute()
             self.set(key, value, ttl)
         return value
 
     def _peek(self, full: str) -> Any:
         """Read without counting a lookup or a decode error (re-check after a dogpile wait)."""
-        try:
-            data = self._state.backend().get(full)
-        except CacheBackendError as exc:
-            data = self._failed(exc).get(full)
+        data = self._store.get(full)
         if data is None:
             return _MISSING
         try:
@@ -423,31 +487,40 @@ class CacheManager:
         if owner is not None:
             owner._stats.add("evictions" if kind == "eviction" else "expirations")
 
-    def get_stats(self) -> dict[str, Any]:
-        """Counters of this manager and its views, backend size and health."""
+    def stats(self) -> dict[str, Any]:
+        """Counters of this manager and its views, backend size and health.
+
+        Backend failures are counted once, in the ``errors`` of the manager that owns the
+        backend (the root of its views).
+        """
         views = self._views()
         stats = summarize(view._stats.raw() for view in views)
-        state = self._state
+        store = self._store
         try:
-            backend = state.backend()
-            size: int | None = backend.count(self._prefix)
-            stored = backend.bytes_stored(self._prefix)
-        except CacheBackendError as exc:
-            self._failed(exc)
+            size: int | None = store.count(self._prefix)
+            stored = store.bytes_stored(self._prefix)
+        except CacheError:
+            if self._fail:
+                raise
             size = stored = None
+        if self._parent is None:
+            stats["errors"] += store.errors
         stats.update(
             total_size=size,
             bytes_stored=stored,
-            backend=state.primary.name,
-            active_backend=state.current.name,
-            fallback_active=state.degraded,
-            outages=state.outages,
-            reconnects=state.reconnects,
-            last_error=state.last_error,
+            backend=store.primary.name,
+            active_backend=store.current.name,
+            fallback_active=store.degraded,
+            outages=store.outages,
+            reconnects=store.reconnects,
+            last_error=store.last_error,
             namespace=self.namespace,
             namespaces={view.namespace: view._stats.as_dict() for view in views},
         )
         return stats
+
+    get_stats = stats
+    """The reference document's name for :meth:`stats`."""
 
     def reset_stats(self) -> None:
         for view in self._views():
@@ -457,18 +530,34 @@ class CacheManager:
     @property
     def backend(self) -> CacheBackend:
         """The configured backend (not the fallback)."""
-        return self._state.primary
+        return self._store.primary
 
     @property
     def fallback_active(self) -> bool:
-        return self._state.degraded
+        return self._store.degraded
+
+    def flush(self, timeout: float | None = None) -> int:
+        """Save what a backend outage owes the backend now (see :meth:`close`).
+
+        Returns how many changes are still unsaved; ``timeout`` defaults to
+        ``flush_timeout``.
+        """
+        return self._store.flush(timeout)
 
     def close(self) -> None:
-        """Release the backend's connections and files (views share them)."""
-        self._state.close()
+        """Save what an outage owes the backend (within ``flush_timeout``), then release its
+        connections and files (views share them). Unsaved changes are named in one warning."""
+        self._store.close()
 
     def __enter__(self) -> CacheManager:
         return self
 
     def __exit__(self, *exc: object) -> None:
         self.close()
+
+
+def cache_from_config(
+    config: QHubConfig, *, backend: str | None = None, namespace: str | None = None
+) -> CacheManager:
+    """Same as :meth:`CacheManager.from_config` (the name earlier releases exported)."""
+    return CacheManager.from_config(config, backend=backend, namespace=namespace)

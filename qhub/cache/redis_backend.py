@@ -11,15 +11,24 @@ from __future__ import annotations
 
 from collections.abc import Callable, Iterable, Iterator, Mapping
 from contextlib import AbstractContextManager, contextmanager, suppress
-from typing import Any, TypeVar
+from typing import TYPE_CHECKING, Any, TypeVar
+from urllib.parse import quote, unquote
 
-from qhub._redact import redact_text, redact_url
-from qhub.cache.base import CacheBackend, Entry, glob_escape
+from qhub._redact import redact_text, redact_url, remember_secret
+from qhub.cache.base import CacheBackend, Entry
+from qhub.cache.patterns import compile_glob, glob_escape
 from qhub.exceptions import CacheBackendError, DependencyMissingError
+
+if TYPE_CHECKING:
+    from qhub.config import QHubConfig
 
 T = TypeVar("T")
 _SCAN_COUNT = 1000
 _LOCK_PREFIX = "qhub-lock:"
+_DELETE_IF = (
+    "if redis.call('GET', KEYS[1]) == ARGV[1] then return redis.call('DEL', KEYS[1]) end "
+    "return 0"
+)
 
 
 def _ttl_ms(ttl: float | None) -> int | None:
@@ -46,6 +55,10 @@ class RedisCacheBackend(CacheBackend):
         **connection_kwargs: Any,
     ) -> None:
         super().__init__()
+        # known before anything can fail, so no error message or log line can show them
+        remember_secret(password)
+        if url:
+            url, shown = _split_credentials(url)
         try:
             import redis
             from redis.backoff import NoBackoff
@@ -76,13 +89,25 @@ class RedisCacheBackend(CacheBackend):
             if password is not None:
                 options["password"] = password
             pool = redis.ConnectionPool.from_url(url, **options)
-            self.description = redact_url(url)
+            self.description = shown
         else:
             pool = redis.ConnectionPool(
                 host=host, port=port, db=db, password=password, username=username, **options
             )
             self.description = f"redis://{host}:{port}/{db}"
         self.client = redis.Redis(connection_pool=pool)
+
+    @classmethod
+    def from_config(cls, config: QHubConfig, **options: Any) -> RedisCacheBackend:
+        """The server of ``redis.url`` (or ``redis.host``/``port``/``db``/``password``)."""
+        redis = config.redis
+        where: dict[str, Any] = (
+            {"url": redis.url, "password": redis.password}
+            if redis.url
+            else {"host": redis.host, "port": redis.port, "db": redis.db,
+                  "password": redis.password}
+        )
+        return cls(**{**where, "socket_timeout": redis.socket_timeout, **options})
 
     def __repr__(self) -> str:
         return f"RedisCacheBackend({self.description!r})"
@@ -151,7 +176,11 @@ class RedisCacheBackend(CacheBackend):
     def delete(self, key: str) -> bool:
         return bool(self._call(lambda: self.client.delete(key)))
 
+    def delete_if(self, key: str, data: bytes) -> bool:
+        return bool(self._call(lambda: self.client.eval(_DELETE_IF, 1, key, data)))
+
     def keys(self, pattern: str = "*") -> Iterator[str]:
+        compile_glob(pattern)  # refused here exactly as on every other backend
         found = self._call(
             lambda: [k.decode("utf-8", "surrogateescape") for k in self._scan(pattern)]
         )
@@ -166,6 +195,8 @@ class RedisCacheBackend(CacheBackend):
                 return
 
     def delete_pattern(self, pattern: str) -> int:
+        compile_glob(pattern)
+
         def unlink_batches() -> int:
             removed = 0
             cursor = 0
@@ -227,3 +258,25 @@ class RedisCacheBackend(CacheBackend):
         with suppress(*self._errors):
             self.client.close()
             self.client.connection_pool.disconnect()
+
+
+def _split_credentials(url: str) -> tuple[str, str]:
+    """``url`` with its user and password percent-encoded, and the URL without them.
+
+    A password is whatever sits between ``user:`` and the *last* ``@`` before the host, so
+    one holding ``@``, ``/``, ``#`` or a space works raw as well as percent-encoded (a URL
+    parser would split it and show the pieces in errors as a host name). The password, raw
+    and decoded, is registered as a known secret before anything can print it.
+    """
+    scheme, sep, rest = url.partition("://")
+    if not sep or "@" not in rest:
+        return url, url
+    userinfo, _, host = rest.rpartition("@")
+    user, colon, password = userinfo.partition(":")
+    if not colon:  # redis://secret@host: a password alone
+        user, password = "", userinfo
+    remember_secret(password)
+    remember_secret(unquote(password))
+    encoded = quote(unquote(password), safe="")
+    login = f"{quote(unquote(user), safe='')}:{encoded}" if user or colon else f":{encoded}"
+    return f"{scheme}://{login}@{host}", f"{scheme}://{host}"

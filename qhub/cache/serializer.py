@@ -13,7 +13,14 @@ Header: ``b"Q"``, format version ``1``, codec byte, compression byte. Codecs:
   (:class:`qhub.exceptions.UnsafePayloadError`), whoever wrote it.
 
 Compression byte: ``-`` none, ``z`` zlib. Payloads longer than ``compress_threshold``
-bytes are compressed when that makes them smaller.
+bytes are compressed when that makes them smaller; inflating stops at ``max_value_bytes``
+(a zlib bomb planted in a shared store is refused, not inflated).
+
+Stored bytes may be hostile (another process, a planted value): every failure to decode
+them, whatever Python raises on the way (an unknown time zone, a bad ``Decimal``, unhashable
+set members, nesting too deep), becomes :class:`~qhub.exceptions.CorruptValueError` when
+the bytes claim to be a qhub value, or :class:`~qhub.exceptions.SerializationError` when
+they use a codec this version does not know (a newer writer), so callers treat it as a miss.
 """
 
 from __future__ import annotations
@@ -32,7 +39,7 @@ from typing import Any
 
 import orjson
 
-from qhub.exceptions import SerializationError, UnsafePayloadError
+from qhub.exceptions import CorruptValueError, SerializationError, UnsafePayloadError
 
 MAGIC = b"Q\x01"
 CODEC_JSON = ord("j")
@@ -48,6 +55,8 @@ _HEADER_JSON = MAGIC + bytes((CODEC_JSON, COMPRESS_NONE))
 PLAIN_HEADER = _HEADER_JSON
 """Header of an uncompressed plain-JSON value: its payload is one ``orjson.loads`` away."""
 _INT_MIN, _INT_MAX = -(2**63), 2**64 - 1
+DEFAULT_MAX_VALUE_BYTES = 256 * 1024 * 1024
+"""Default cap on one value's decompressed size (``cache.max_value_bytes``)."""
 
 
 _LEAVES = frozenset({str, int, bool, type(None)})
@@ -144,7 +153,7 @@ def _untag(value: Any) -> Any:
     tag, *payload = value[TAG]
     decoder = _DECODERS.get(tag)
     if decoder is None:
-        raise SerializationError(f"stored value uses an unknown type tag {tag!r}")
+        raise CorruptValueError(f"stored value uses an unknown type tag {tag!r}")
     return decoder(payload)
 
 
@@ -174,6 +183,7 @@ class Serializer:
         allow_pickle: bool = False,
         pickle_secret: str | bytes | None = None,
         compress_level: int = 1,
+        max_value_bytes: int = DEFAULT_MAX_VALUE_BYTES,
     ) -> None:
         if allow_pickle and not pickle_secret:
             raise SerializationError(
@@ -182,6 +192,7 @@ class Serializer:
             )
         self.compress_threshold = compress_threshold
         self.compress_level = compress_level
+        self.max_value_bytes = max_value_bytes
         self.allow_pickle = allow_pickle
         self._secret = (
             pickle_secret.encode() if isinstance(pickle_secret, str) else pickle_secret
@@ -226,25 +237,38 @@ class Serializer:
         return header + payload
 
     def loads(self, data: bytes) -> Any:
-        """The value stored in ``data``; raises :class:`SerializationError` on bad bytes."""
+        """The value stored in ``data``; raises :class:`SerializationError` on bad bytes.
+
+        Never raises anything else, whatever the bytes hold (see the module docstring).
+        """
         if data.startswith(_HEADER_JSON):  # the common case first
             try:
                 return orjson.loads(data[HEADER_LEN:])
             except orjson.JSONDecodeError as exc:
-                raise SerializationError(f"stored value is damaged: {exc}") from exc
+                raise CorruptValueError(f"stored value is damaged: {exc}") from None
         if data[:2] != MAGIC or len(data) < HEADER_LEN:
             if data[:1] == b"\x80":
                 raise UnsafePayloadError("refused a raw pickle payload found in the cache")
-            raise SerializationError("stored bytes are not a qhub cache value (bad header)")
+            raise CorruptValueError("stored bytes are not a qhub cache value (bad header)")
         codec, compression = data[2], data[3]
         if codec == CODEC_PICKLE:
             return self._unpickle(data, compression)
+        if codec not in (CODEC_JSON, CODEC_TAGGED):
+            raise SerializationError(f"stored value uses an unknown codec {chr(codec)!r}")
         payload = self._inflate(data[HEADER_LEN:], compression)
-        if codec == CODEC_JSON:
-            return self._json(payload)
-        if codec == CODEC_TAGGED:
-            return _untag(self._json(payload))
-        raise SerializationError(f"stored value uses an unknown codec {chr(codec)!r}")
+        try:
+            value = orjson.loads(payload)
+            return value if codec == CODEC_JSON else _untag(value)
+        except SerializationError:
+            raise
+        except RecursionError:
+            raise CorruptValueError("stored value is nested too deeply to decode") from None
+        except Exception as exc:  # hostile bytes: whatever decoding raised, it is a bad value
+            detail = str(exc).splitlines()[0][:200] if str(exc) else ""
+            raise CorruptValueError(
+                f"stored value does not decode ({type(exc).__name__}{': ' if detail else ''}"
+                f"{detail})"
+            ) from None
 
     def _unpickle(self, data: bytes, compression: int) -> Any:
         if not self.allow_pickle or self._secret is None:
@@ -256,29 +280,37 @@ class Serializer:
         payload = data[HEADER_LEN + SIGNATURE_LEN :]
         if not hmac.compare_digest(signature, self._sign(header + payload)):
             raise UnsafePayloadError("refused a pickle value whose HMAC signature does not match")
-        return pickle.loads(self._inflate(payload, compression))  # signature checked above
+        inflated = self._inflate(payload, compression)
+        try:
+            return pickle.loads(inflated)  # signature checked above
+        except Exception as exc:  # signed by us, yet it cannot be rebuilt (class gone...)
+            raise SerializationError(
+                f"signed pickle value does not load ({type(exc).__name__})"
+            ) from None
 
     def _sign(self, data: bytes) -> bytes:
         assert self._secret is not None
         return hmac.new(self._secret, data, hashlib.sha256).digest()
 
-    @staticmethod
-    def _inflate(payload: bytes, compression: int) -> bytes:
+    def _inflate(self, payload: bytes, compression: int) -> bytes:
         if compression == COMPRESS_NONE:
             return payload
         if compression == COMPRESS_ZLIB:
+            cap = self.max_value_bytes
+            inflater = zlib.decompressobj()
             try:
-                return zlib.decompress(payload)
+                out = inflater.decompress(payload, cap + 1)
             except zlib.error as exc:
-                raise SerializationError(f"stored value is damaged: {exc}") from exc
+                raise CorruptValueError(f"stored value is damaged: {exc}") from None
+            if len(out) > cap or inflater.unconsumed_tail:
+                raise CorruptValueError(
+                    f"stored value inflates past cache.max_value_bytes ({cap:,} bytes); "
+                    "refused"
+                )
+            if not inflater.eof:
+                raise CorruptValueError("stored value is damaged: compressed data is truncated")
+            return out
         raise SerializationError(f"stored value uses an unknown compression {chr(compression)!r}")
-
-    @staticmethod
-    def _json(payload: bytes) -> Any:
-        try:
-            return orjson.loads(payload)
-        except orjson.JSONDecodeError as exc:
-            raise SerializationError(f"stored value is damaged: {exc}") from exc
 
 
 def _canonical(tagged: Any) -> Any:

@@ -7,14 +7,17 @@ import traceback
 from collections.abc import Callable
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
-from typing import TYPE_CHECKING, Any
+from typing import Any, Protocol
 
 from qhub._redact import redact_text
 
-if TYPE_CHECKING:
-    from qhub.cache.manager import CacheManager
-
 MAX_WORKERS = 4
+
+
+class Store(Protocol):
+    """What warming needs from a cache: :class:`qhub.cache.CacheManager` fits."""
+
+    def set(self, key: str, value: Any, ttl: float | None = None) -> bool: ...
 
 
 @dataclass(frozen=True)
@@ -27,7 +30,7 @@ class Warmer:
     ttl: float | None
 
 
-def _run_one(cache: CacheManager, warmer: Warmer) -> dict[str, Any]:
+def _run_one(cache: Store, warmer: Warmer) -> dict[str, Any]:
     started = time.perf_counter()
     try:
         value = warmer.fn()
@@ -50,7 +53,7 @@ def _run_one(cache: CacheManager, warmer: Warmer) -> dict[str, Any]:
     }
 
 
-def run_warmers(cache: CacheManager, warmers: list[Warmer], *, enabled: bool) -> dict[str, Any]:
+def run_warmers(cache: Store, warmers: list[Warmer], *, enabled: bool) -> dict[str, Any]:
     """Run ``warmers`` on up to :data:`MAX_WORKERS` threads; one result row per function."""
     started = time.perf_counter()
     results: dict[str, dict[str, Any]] = {}

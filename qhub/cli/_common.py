@@ -1,8 +1,10 @@
-"""Helpers shared by subcommands: loading config from ``--config``."""
+"""Helpers shared by subcommands: config from ``--config``, range-checked numeric options."""
 
 from __future__ import annotations
 
 import argparse
+import math
+from collections.abc import Callable
 
 from qhub.config import QHubConfig, load_config
 
@@ -10,3 +12,45 @@ from qhub.config import QHubConfig, load_config
 def config_from_args(args: argparse.Namespace) -> QHubConfig:
     """The resolved configuration, honouring the global ``--config FILE`` option."""
     return load_config(config_file=getattr(args, "config", None))
+
+
+def number(
+    *,
+    low: float | None = None,
+    high: float | None = None,
+    low_open: bool = False,
+    integer: bool = False,
+) -> Callable[[str], float]:
+    """An argparse ``type=`` that accepts only finite numbers in a range.
+
+    ``number(low=0, low_open=True)`` means ``> 0``; ``number(low=1, integer=True)`` a whole
+    number ``>= 1``. argparse turns the error into ``argument --x: must be ...``, one line.
+    """
+    kind = "a whole number" if integer else "a number"
+    bounds = []
+    if low is not None:
+        bounds.append(f"{'>' if low_open else '>='} {low:g}")
+    if high is not None:
+        bounds.append(f"<= {high:g}")
+    wanted = f"must be {kind}{' ' + ' and '.join(bounds) if bounds else ''}"
+
+    def parse(text: str) -> float:
+        try:
+            value: float = int(text) if integer else float(text)
+        except ValueError:
+            raise argparse.ArgumentTypeError(f"{wanted}, got {text!r}") from None
+        if not math.isfinite(value):
+            raise argparse.ArgumentTypeError(f"{wanted}, got {text!r}")
+        too_low = low is not None and (value <= low if low_open else value < low)
+        if too_low or (high is not None and value > high):
+            raise argparse.ArgumentTypeError(f"{wanted}, got {text!r}")
+        return value
+
+    parse.__name__ = "number"
+    return parse
+
+
+positive_seconds = number(low=0, low_open=True, high=86_400)
+"""A timeout in seconds: more than 0, at most a day."""
+positive_count = number(low=1, high=1_000_000, integer=True)
+"""A count such as ``--last N``: a whole number from 1."""

@@ -2,6 +2,9 @@
 
 The commands use ``on_error="fail"``, so an unreachable Redis or an unreadable file is
 reported as one error line instead of silently showing an empty in-memory fallback.
+``stats`` opens a disk cache read-only and ``clear`` opens only an existing one: neither
+creates a file or a folder. Patterns use Redis's glob syntax on every backend; an invalid
+one is one error line.
 """
 
 from __future__ import annotations
@@ -10,11 +13,11 @@ import argparse
 import importlib
 import importlib.util
 import json
-import sys
 from pathlib import Path
 from types import ModuleType
 from typing import Any
 
+from qhub._warn import warn
 from qhub.cli._common import config_from_args
 from qhub.exceptions import UsageError
 
@@ -33,7 +36,11 @@ def register(sub: Any) -> None:
     stats.set_defaults(func=run_stats)
 
     clear = actions.add_parser("clear", parents=[common], help="remove this namespace's keys")
-    clear.add_argument("--pattern", help="only keys matching this glob, e.g. 'users:*'")
+    clear.add_argument(
+        "pattern", nargs="?", help="only keys matching this glob (Redis syntax), e.g. 'users:*'"
+    )
+    clear.add_argument("--pattern", dest="pattern_option", metavar="PATTERN",
+                       help="same as the PATTERN argument")
     clear.set_defaults(func=run_clear)
 
     warm = actions.add_parser(
@@ -53,20 +60,26 @@ def _missing_action(args: argparse.Namespace) -> int:
     raise UsageError("qhub cache: choose an action: stats, clear or warm (see --help)")
 
 
-def _cache(args: argparse.Namespace) -> Any:
-    from dataclasses import replace
+def _cache(args: argparse.Namespace, *, create: bool = True, readonly: bool = False) -> Any:
+    from qhub.cache import CacheManager
 
-    from qhub.cache import cache_from_config
-
-    config = config_from_args(args)
-    config = replace(config, cache=replace(config.cache, on_error="fail"))
-    return cache_from_config(config, backend=args.backend, namespace=args.namespace)
+    return CacheManager.from_config(
+        config_from_args(args),
+        backend=args.backend,
+        namespace=args.namespace,
+        on_error="fail",
+        create=create,
+        readonly=readonly,
+    )
 
 
 def run_stats(args: argparse.Namespace) -> int:
-    with _cache(args) as cache:
-        stats = cache.get_stats()
-        described = repr(cache.backend)
+    with _cache(args, readonly=True) as cache:
+        stats = cache.stats()
+        backend = cache.backend
+        described = repr(backend)
+    missing = getattr(backend, "path", None)
+    missing = missing is not None and not missing.exists()
     if args.format == "json":
         print(json.dumps({**stats, "backend_description": described}, indent=2, default=str))
         return 0
@@ -75,16 +88,21 @@ def run_stats(args: argparse.Namespace) -> int:
     print(f"items:       {stats['total_size']}")
     stored = stats["bytes_stored"]
     print(f"bytes:       {'unknown' if stored is None else f'{stored:,}'}")
+    if missing:
+        print("note:        no cache file there yet (nothing was created)")
     if stats["backend"] == "memory":
         print("note:        the memory backend lives inside one run; it is always empty here")
     return 0
 
 
 def run_clear(args: argparse.Namespace) -> int:
-    with _cache(args) as cache:
-        removed = cache.invalidate_pattern(args.pattern) if args.pattern else cache.clear()
+    if args.pattern and args.pattern_option:
+        raise UsageError("qhub cache clear: give the pattern once (PATTERN or --pattern)")
+    pattern = args.pattern or args.pattern_option
+    with _cache(args, create=False) as cache:
+        removed = cache.invalidate_pattern(pattern) if pattern else cache.clear()
         where = f"namespace {cache.namespace!r}" if cache.namespace else "the cache"
-    what = f"matching {args.pattern!r} " if args.pattern else ""
+    what = f"matching {pattern!r} " if pattern else ""
     print(f"removed {removed} key(s) {what}from {where}")
     return 0
 
@@ -123,5 +141,5 @@ def run_warm(args: argparse.Namespace) -> int:
             print(f"{name:<30} {row['seconds'] * 1000:9.1f} ms  {status}")
         print(f"{report['succeeded']} warmed, {report['failed']} failed")
     if not report["functions"]:
-        print("qhub cache warm: no warming functions were registered", file=sys.stderr)
+        warn("cache warm: no warming functions were registered")
     return 1 if report["failed"] else 0

@@ -3,20 +3,20 @@
 from __future__ import annotations
 
 import argparse
+import os
 import sys
-import tempfile
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
 from qhub._redact import redact_url
-from qhub.cli._common import config_from_args
+from qhub.cli._common import config_from_args, positive_seconds
 from qhub.config import QHubConfig
 from qhub.exceptions import QHubError
 
 MIN_PYTHON = (3, 10)
-MIN_BEHAVE = (1, 3, 0)
+MIN_BEHAVE = (1, 2, 6)
 
 
 @dataclass(frozen=True)
@@ -40,7 +40,9 @@ def register(sub: Any) -> None:
         help="check config, APIs, Redis, writable folders and versions",
         description="Check that qhub can run here: one line per check, with the fix.",
     )
-    parser.add_argument("--timeout", type=float, default=3.0, help="seconds per network check")
+    parser.add_argument(
+        "--timeout", type=positive_seconds, default=3.0, help="seconds per network check"
+    )
     parser.set_defaults(func=run)
 
 
@@ -57,21 +59,37 @@ def _versions() -> Iterator[Check]:
 
         raw = version("behave")
         parts = tuple(int(p) for p in raw.split(".")[:3] if p.isdigit())
-        yield Check("behave", parts >= MIN_BEHAVE, raw, "pip install 'behave>=1.3'")
+        yield Check("behave", parts >= MIN_BEHAVE, raw, "pip install 'behave>=1.2.6'")
     except Exception as exc:
         yield Check("behave", False, f"not importable ({exc})", "pip install behave")
 
 
 def _writable(name: str, folder: Path) -> Check:
-    try:
-        folder.mkdir(parents=True, exist_ok=True)
-        with tempfile.NamedTemporaryFile(dir=folder):
-            pass
+    """Whether qhub could write in ``folder``, found without creating anything: the folder,
+    or the nearest existing folder above it (where qhub would create it)."""
+    existing = folder
+    while not existing.exists() and existing != existing.parent:
+        existing = existing.parent
+    if not existing.is_dir():
+        return Check(name, False, f"{existing} is not a folder", "point it at a folder")
+    if not os.access(existing, os.W_OK | os.X_OK):
+        return Check(name, False, f"{existing} is not writable", "point it at a writable folder")
+    if existing == folder:
         return Check(name, True, f"{folder} is writable")
-    except OSError as exc:
-        return Check(
-            name, False, f"{folder}: {exc.strerror or exc}", "point it at a writable folder"
-        )
+    return Check(name, True, f"{folder} can be created (in {existing})")
+
+
+def _unprefixed(cfg: QHubConfig) -> Check:
+    taken = cfg.from_unprefixed_env()
+    if not taken:
+        return Check("environment", True, "no settings from unprefixed variables")
+    named = ", ".join(f"{key} from {var}" for key, var in taken.items())
+    return Check(
+        "environment",
+        True,
+        f"settings from unprefixed variables (another tool's?): {named};"
+        " QHUB_<same name> overrides each",
+    )
 
 
 def _api_checks(cfg: QHubConfig, timeout: float) -> Iterator[Check]:
@@ -104,12 +122,6 @@ def _api_checks(cfg: QHubConfig, timeout: float) -> Iterator[Check]:
                 f"{redact_url(url)} did not answer ({reason})",
                 f"start the API or fix {label}.base_url",
             )
-
-
-def _uses_redis(cfg: QHubConfig) -> bool:
-    return cfg.cache.enabled and (
-        cfg.cache.backend in ("redis", "layered") or cfg.data.backend in ("redis", "layered")
-    )
 
 
 def _redis_check(cfg: QHubConfig, timeout: float) -> Check:
@@ -167,8 +179,11 @@ def checks(cfg_loader: Callable[[], QHubConfig], timeout: float) -> Iterator[Che
         return
     files = ", ".join(str(p.name) for p in cfg.files) or "defaults and environment only"
     yield Check("config", True, f"resolved ({files})")
+    yield _unprefixed(cfg)
     yield from _api_checks(cfg, timeout)
-    if _uses_redis(cfg):
+    from qhub.cache.backends import uses_redis
+
+    if uses_redis(cfg):
         yield _redis_check(cfg, timeout)
     else:
         yield Check("redis", True, f"not used (cache.backend={cfg.cache.backend})")

@@ -8,13 +8,15 @@ Precedence, lowest first: defaults < ``[tool.qhub]`` in pyproject.toml < ``qhub.
 from __future__ import annotations
 
 import os
-import warnings
 from collections.abc import Mapping
 from dataclasses import asdict, dataclass, field, fields
 from pathlib import Path
 from typing import Any
 
+from qhub._redact import is_secret_name, remember_secret, remember_url_secrets
+from qhub._warn import warn
 from qhub.config.loader import known_keys, merge
+from qhub.config.schema import SECTIONS as SECTION_CLASSES
 from qhub.config.schema import (
     ApiSettings,
     CacheSettings,
@@ -33,6 +35,8 @@ from qhub.config.sources import (
     read_userdata,
 )
 from qhub.exceptions import ConfigError
+
+SECTION_NAMES = frozenset(SECTION_CLASSES)
 
 __all__ = [
     "ApiSettings",
@@ -76,6 +80,18 @@ class QHubConfig:
     def origin(self, key: str) -> str:
         """Where the value of ``key`` came from (``default`` when nobody set it)."""
         return self.origins.get(key, "default")
+
+    def from_unprefixed_env(self) -> dict[str, str]:
+        """Setting -> the unprefixed environment variable it came from (``REDIS_URL``...).
+
+        Such variables are often another tool's; doctor and the run summary name them.
+        """
+        marker = "environment variable "
+        return {
+            key: origin[len(marker) :]
+            for key, origin in sorted(self.origins.items())
+            if origin.startswith(marker) and not origin[len(marker) :].startswith("QHUB_")
+        }
 
     def api_settings(self, name: str | None = None) -> ApiSettings:
         """Settings of the default API (``None``) or of a named one from ``apis.<name>``."""
@@ -151,7 +167,7 @@ def load_config(
     if explicit:
         path = Path(explicit)
         path = path if path.is_absolute() else base / path
-        if not path.is_file():
+        if not path.exists():
             raise ConfigError(
                 f"config file {path} (from QHUB_CONFIG or config_file) does not exist"
             )
@@ -159,7 +175,7 @@ def load_config(
     else:
         for name in CONFIG_FILES:
             candidate = base / name
-            if candidate.is_file():
+            if candidate.exists():  # a FIFO or folder by that name is an error, not skipped
                 files.append(candidate)
     entries: list[Entry] = []
     for path in files:
@@ -168,7 +184,36 @@ def load_config(
     entries.extend(env_entries)
     entries.extend(read_userdata(userdata or {}))
     entries.extend(read_overrides(overrides or {}))
-    for message in env_warnings:
-        warnings.warn(f"qhub: {message}", stacklevel=2)
-    sections, named, origins = merge(entries)
-    return QHubConfig(**sections, apis=named, root=base, origins=origins, files=tuple(files))
+    merged = merge(entries)
+    for message in (*env_warnings, *merged.ignored):
+        warn(message, once=message)
+    config = QHubConfig(
+        **merged.sections,
+        apis=merged.apis,
+        root=base,
+        origins=merged.origins,
+        files=tuple(files),
+    )
+    _remember_secrets(config)
+    return config
+
+
+def _remember_secrets(config: QHubConfig) -> None:
+    """Register every secret the configuration holds, so nothing qhub writes shows it."""
+    sections: list[Any] = [
+        getattr(config, f.name) for f in fields(config) if f.name in SECTION_NAMES
+    ]
+    sections.extend(config.apis.values())
+    for section in sections:
+        for f in fields(section):
+            value = getattr(section, f.name)
+            if isinstance(value, str) and "://" in value:
+                remember_url_secrets(value)
+            if not f.metadata.get("secret") or value is None:
+                continue
+            if isinstance(value, dict):
+                for name, item in value.items():
+                    if is_secret_name(str(name)):
+                        remember_secret(item)
+            else:
+                remember_secret(value)

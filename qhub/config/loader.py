@@ -9,7 +9,7 @@ import re
 import types
 import typing
 from collections.abc import Mapping
-from dataclasses import Field, fields, replace
+from dataclasses import Field, dataclass, fields, replace
 from functools import cache
 from typing import Any, Union
 
@@ -52,10 +52,13 @@ def _suggest(key: str) -> str:
     return f"; did you mean '{close[0]}'?" if close else f"; known sections: {', '.join(SECTIONS)}"
 
 
+def describe_field(cls: type, name: str) -> str:
+    """What the setting ``name`` of section ``cls`` accepts, in words (errors and docs)."""
+    return _describe(_hints(cls)[name], _fields(cls)[name])
+
+
 def _describe(tp: Any, f: Field[Any]) -> str:
     meta = f.metadata
-    if meta.get("choices"):
-        return "one of " + ", ".join(meta["choices"])
     origin = typing.get_origin(tp)
     args = [a for a in typing.get_args(tp) if a is not type(None)]
     optional = origin in (Union, types.UnionType) and len(args) == 1
@@ -68,13 +71,23 @@ def _describe(tp: Any, f: Field[Any]) -> str:
     else:
         text = names.get(base, str(base))
     lo, hi = meta.get("min"), meta.get("max")
+    if meta.get("choices"):
+        kind = "a list of " if typing.get_origin(base) is list else "one of "
+        return kind + ", ".join(meta["choices"])
     if lo is not None and hi is not None:
-        text += f" from {lo:g} to {hi:g}"
+        text += f" from {_num(lo)} to {_num(hi)}"
     elif lo is not None:
-        text += f" >= {lo:g}"
+        text += f" >= {_num(lo)}"
     if optional:
         text += " (or none)"
     return text
+
+
+def _num(value: float) -> str:
+    """A limit for people: ``65535``, ``100,000,000`` and ``0.001``, never ``1e+06``."""
+    if not float(value).is_integer():
+        return f"{value:g}"
+    return f"{int(value):,}" if abs(value) >= 100_000 else str(int(value))
 
 
 class _Invalid(Exception):
@@ -190,17 +203,29 @@ def _validate(entry: Entry, cls: type, name: str) -> Any:
             _one_line(f"{entry.key}={shown} (from {entry.origin}): must be {_describe(tp, f)}")
         ) from None
     meta = f.metadata
-    if meta.get("choices") and value not in meta["choices"]:
-        raise ConfigError(
-            _one_line(f"{entry.key}={shown} (from {entry.origin}): must be {_describe(tp, f)}")
-        )
-    if isinstance(value, (int, float)) and not isinstance(value, bool):
-        lo, hi = meta.get("min"), meta.get("max")
-        if (lo is not None and value < lo) or (hi is not None and value > hi):
-            raise ConfigError(
-                _one_line(f"{entry.key}={shown} (from {entry.origin}): must be {_describe(tp, f)}")
-            )
+    problem = _check(value, meta)
+    if problem is not None:
+        wanted = problem or f"must be {_describe(tp, f)}"
+        raise ConfigError(_one_line(f"{entry.key}={shown} (from {entry.origin}): {wanted}"))
     return value
+
+
+def _check(value: Any, meta: Mapping[str, Any]) -> str | None:
+    """``None`` when ``value`` keeps the setting's limits; ``""`` (use the generic "must be
+    ...") or a specific reason when it does not."""
+    choices = meta.get("choices")
+    items = value if isinstance(value, list) else [value]
+    if choices and any(item not in choices for item in items):
+        return ""
+    lo, hi = meta.get("min"), meta.get("max")
+    numbers = [i for i in items if isinstance(i, (int, float)) and not isinstance(i, bool)]
+    if any((lo is not None and n < lo) or (hi is not None and n > hi) for n in numbers):
+        return ""
+    extra = meta.get("check")
+    if extra is not None and value is not None:
+        reason: str | None = extra(value)
+        return reason
+    return None
 
 
 def _target(key: str) -> tuple[str, str | None, type, str]:
@@ -218,15 +243,28 @@ def _target(key: str) -> tuple[str, str | None, type, str]:
     raise KeyError(key)
 
 
-def merge(entries: list[Entry]) -> tuple[dict[str, Any], dict[str, Any], dict[str, str]]:
+@dataclass(frozen=True)
+class Merged:
+    """The outcome of :func:`merge`."""
+
+    sections: dict[str, Any]
+    apis: dict[str, ApiSettings]
+    origins: dict[str, str]
+    ignored: list[str]
+    """One warning per unprefixed environment variable whose value was not valid."""
+
+
+def merge(entries: list[Entry]) -> Merged:
     """Validate entries in precedence order (later wins).
 
-    Returns (sections, named apis, origin per key); raises :class:`ConfigError` on the first
-    unknown key or bad value.
+    Raises :class:`ConfigError` on the first unknown key or bad value, except for values of
+    unprefixed environment variables (which may belong to another tool): those are ignored
+    with a warning naming the ``QHUB_`` variable that overrides them.
     """
     values: dict[str, dict[str, Any]] = {s: {} for s in SECTIONS}
     apis: dict[str, dict[str, Any]] = {}
     origins: dict[str, str] = {}
+    ignored: list[str] = []
     for entry in entries:
         try:
             section, api_name, cls, name = _target(entry.key)
@@ -237,7 +275,13 @@ def merge(entries: list[Entry]) -> tuple[dict[str, Any], dict[str, Any], dict[st
                     f"{_suggest(entry.key)}"
                 )
             ) from None
-        value = _validate(entry, cls, name)
+        try:
+            value = _validate(entry, cls, name)
+        except ConfigError as exc:
+            if entry.overridden_by is None:
+                raise
+            ignored.append(f"ignored {exc}; set {entry.overridden_by} to configure qhub")
+            continue
         if api_name is None:
             values[section][name] = value
         else:
@@ -253,7 +297,7 @@ def merge(entries: list[Entry]) -> tuple[dict[str, Any], dict[str, Any], dict[st
                 f" (from {origins.get(next(iter(_keys_for(api_name, origins))), 'config')})"
             )
         named[api_name] = replace(base_api, **overrides)
-    return sections, named, origins
+    return Merged(sections, named, origins, ignored)
 
 
 def _keys_for(api_name: str, origins: Mapping[str, str]) -> list[str]:

@@ -16,6 +16,7 @@ from dataclasses import dataclass, fields
 from pathlib import Path
 from typing import Any
 
+from qhub._bounded import InputLimitError, check_depth, read_regular_text, yaml_load
 from qhub.config.schema import (
     LEGACY_ENV,
     NAMED_API_SECTION,
@@ -39,6 +40,10 @@ class Entry:
     origin: str
     from_text: bool
     """True when ``value`` is a string to parse (env vars, userdata), not a typed file value."""
+    overridden_by: str | None = None
+    """For a reference-document variable without the ``QHUB_`` prefix (``CACHE_BACKEND``):
+    the ``QHUB_`` name that overrides it. Such a value may belong to another tool, so one
+    that does not validate is ignored with a warning instead of stopping the run."""
 
 
 def _line_of(text: str, path: list[str]) -> int | None:
@@ -123,7 +128,7 @@ def _load_yaml(path: Path, text: str) -> Mapping[str, Any]:
     import yaml
 
     try:
-        data = yaml.safe_load(text)
+        data = yaml_load(text, max_nodes=100_000, max_depth=MAX_CONFIG_DEPTH)
     except yaml.YAMLError as exc:
         mark = getattr(exc, "problem_mark", None)
         where = f"{path.name}:{mark.line + 1}" if mark is not None else path.name
@@ -150,23 +155,40 @@ def _load_json(path: Path, text: str) -> Mapping[str, Any]:
     return data
 
 
+MAX_CONFIG_BYTES = 1024 * 1024
+"""A config file larger than this is refused (real ones are a few KB)."""
+MAX_CONFIG_DEPTH = 16
+"""Config nests a few levels (tool.qhub.apis.<name>.headers); deeper input is refused."""
+
+
 def read_file(path: Path) -> list[Entry]:
     """Read one config file (``pyproject.toml``, ``*.json``, ``*.yaml``) into entries."""
     try:
-        text = path.read_text(encoding="utf-8")
-    except (OSError, UnicodeDecodeError) as exc:
+        text = read_regular_text(path, MAX_CONFIG_BYTES)
+    except InputLimitError as exc:
         raise ConfigError(f"{path}: cannot read config file: {exc}") from None
-    if path.suffix == ".toml":
-        data = _load_toml(path, text)
-        prefix = ["tool", "qhub"]
-    elif path.suffix == ".json":
-        data = _load_json(path, text)
-        prefix = []
-    elif path.suffix in (".yaml", ".yml"):
-        data = _load_yaml(path, text)
-        prefix = []
-    else:
-        raise ConfigError(f"{path}: config files must be .toml, .json, .yaml or .yml")
+    except UnicodeDecodeError as exc:
+        raise ConfigError(f"{path}: cannot read config file: not UTF-8 ({exc.reason})") from None
+    except OSError as exc:
+        reason = exc.strerror or type(exc).__name__
+        raise ConfigError(f"{path}: cannot read config file: {reason}") from None
+    try:
+        if path.suffix == ".toml":
+            data = _load_toml(path, text)
+            prefix = ["tool", "qhub"]
+        elif path.suffix == ".json":
+            data = _load_json(path, text)
+            prefix = []
+        elif path.suffix in (".yaml", ".yml"):
+            data = _load_yaml(path, text)
+            prefix = []
+        else:
+            raise ConfigError(f"{path}: config files must be .toml, .json, .yaml or .yml")
+        check_depth(data, MAX_CONFIG_DEPTH)
+    except RecursionError:
+        raise ConfigError(f"{path.name}: nested too deeply") from None
+    except InputLimitError as exc:
+        raise ConfigError(f"{path.name}: {exc}") from None
     return list(_flatten(data, path, text, prefix))
 
 
@@ -203,10 +225,10 @@ def read_env(environ: Mapping[str, str]) -> tuple[list[Entry], list[str]]:
     entries: list[Entry] = []
     warnings: list[str] = []
     for name, legacy_target in LEGACY_ENV.items():
-        if name in environ:
-            entries.append(
-                Entry(legacy_target, environ[name], f"environment variable {name}", True)
-            )
+        twin = f"QHUB_{name}"
+        if name in environ and twin not in environ:
+            origin = f"environment variable {name}"
+            entries.append(Entry(legacy_target, environ[name], origin, True, overridden_by=twin))
     for name in sorted(environ):
         if not name.startswith("QHUB_") or name in RESERVED_ENV:
             continue

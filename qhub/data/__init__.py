@@ -17,7 +17,7 @@ _LAZY: dict[str, str] = {
     "generate_cached_users": "qhub.data.compat",
     "cached_user_data": "qhub.data.compat",
     "CacheAwareDataReader": "qhub.data.reader",
-    "data_from_config": "qhub.data.factory",
+    "data_from_config": "qhub.data.testdata",
     "Recipe": "qhub.data.recipe",
     "TemplateSet": "qhub.data.templates",
     "process_faker_calls": "qhub.data._faker",
@@ -48,8 +48,7 @@ if TYPE_CHECKING:  # pragma: no cover - for type checkers only
         cached_user_data,
         generate_cached_users,
     )
-    from qhub.data.factory import data_from_config
     from qhub.data.reader import CacheAwareDataReader
     from qhub.data.recipe import Recipe
     from qhub.data.templates import TemplateSet
-    from qhub.data.testdata import TestData
+    from qhub.data.testdata import TestData, data_from_config

@@ -43,6 +43,43 @@ def faker_version() -> str:
         return "missing"
 
 
+def available_locales() -> frozenset[str]:
+    """Locales the installed Faker has (the config schema's scan, Faker not imported)."""
+    from qhub.config.schema import faker_locales
+
+    return faker_locales()
+
+
+DEFAULT_LOCALE = "en_US"
+
+
+def check_locale(locale: str) -> str:
+    """``locale`` if the installed Faker has it; DataError with close matches otherwise."""
+    import difflib
+
+    from qhub.data._text import one_line
+    from qhub.exceptions import DataError
+
+    if locale == DEFAULT_LOCALE:
+        return locale
+    known = available_locales()
+    if not known or locale.replace("-", "_") in known:
+        return locale
+    close = difflib.get_close_matches(locale.replace("-", "_"), sorted(known), n=3)
+    hint = f"; did you mean {', '.join(close)}?" if close else ""
+    raise DataError(one_line(f"unknown Faker locale {locale!r}{hint}"))
+
+
+def is_provider_name(name: object) -> bool:
+    """Whether ``name`` could be a Faker data provider (not machinery, not private)."""
+    return (
+        isinstance(name, str)
+        and bool(name)
+        and not name.startswith("_")
+        and name not in _NOT_PROVIDERS
+    )
+
+
 def new_faker(locale: str) -> Any:
     """A fresh ``faker.Faker`` for ``locale``; raises DataError for an unknown locale."""
     from qhub.data._text import one_line
@@ -87,7 +124,7 @@ class CountingFaker:
 
     def has_provider(self, name: str) -> bool:
         """Whether ``name`` is a public, callable provider of this locale."""
-        if name.startswith("_") or name in _NOT_PROVIDERS:
+        if not is_provider_name(name):
             return False
         try:
             return callable(getattr(self._fake, name))

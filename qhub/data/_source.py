@@ -2,6 +2,10 @@
 
 Line numbers let template errors point at ``file:line``. JSON is checked with :mod:`json`
 first (its own error positions), then composed with PyYAML for key positions.
+
+Parsing is bounded (:mod:`qhub._bounded`): a YAML document whose aliases expand past
+:data:`MAX_NODES` values (an alias bomb) or that nests deeper than :data:`MAX_DEPTH` is
+refused before it is built, with a one-line ``TemplateError``.
 """
 
 from __future__ import annotations
@@ -10,8 +14,14 @@ import json
 from datetime import date, datetime
 from typing import Any
 
+from qhub._bounded import InputLimitError, check_depth, yaml_compose, yaml_construct
 from qhub.data._text import one_line
 from qhub.exceptions import TemplateError
+
+MAX_NODES = 200_000
+"""Values one template document may expand to, YAML aliases included."""
+MAX_DEPTH = 64
+"""Nesting levels one template document may have."""
 
 Path_ = tuple[str | int, ...]
 """Position inside a document: keys and list indexes from the root."""
@@ -52,6 +62,10 @@ def parse(name: str, text: str, *, is_json: bool) -> Source:
         except RecursionError:
             raise _malformed(name, 1, "JSON", "nested too deeply") from None
         try:
+            check_depth(data, MAX_DEPTH)
+        except InputLimitError as exc:
+            raise _malformed(name, 1, "JSON", str(exc)) from None
+        try:
             lines = _compose(name, text, construct=False)[1]
         except TemplateError:
             lines = {}
@@ -68,17 +82,16 @@ def _compose(name: str, text: str, *, construct: bool) -> tuple[Any, dict[Path_,
     import yaml
 
     try:
-        # The constructor already scans ``text`` for unprintable characters (ReaderError),
-        # so it belongs inside the ``try``.
-        loader = yaml.SafeLoader(text)
-        try:
-            node = loader.get_single_node()
-            data = loader.construct_document(node) if construct and node is not None else None
-        finally:
-            loader.dispose()
+        # reading the text already scans it for unprintable characters (ReaderError), so it
+        # belongs inside the ``try``; the limits are checked on the node graph, before
+        # anything is constructed
+        node = yaml_compose(text, max_nodes=MAX_NODES, max_depth=MAX_DEPTH)
+        data = yaml_construct(node) if construct and node is not None else None
         lines: dict[Path_, int] = {}
         if node is not None:
             _collect_lines(node, (), lines)
+    except InputLimitError as exc:
+        raise _malformed(name, 1, "YAML", str(exc)) from None
     except yaml.reader.ReaderError as exc:
         line = text.count("\n", 0, max(exc.position, 0)) + 1
         char = exc.character
@@ -135,8 +148,6 @@ def _jsonable(value: Any, name: str, lines: dict[Path_, int], path: Path_ = ()) 
     raise TemplateError(
         one_line(f"{name}:{line}: value of type {type(value).__name__} is not JSON-compatible")
     )
-
-
 
 
 def _text(value: str, name: str, lines: dict[Path_, int], path: Path_) -> str:

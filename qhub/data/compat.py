@@ -14,7 +14,7 @@ from typing import TYPE_CHECKING, Any, TypeVar
 from qhub.data.kinds import Record
 from qhub.data.reader import CacheAwareDataReader
 from qhub.data.recipe import stable_hash
-from qhub.data.testdata import TestData, _Stored
+from qhub.data.testdata import NAMESPACE, TestData, _Stored
 
 if TYPE_CHECKING:
     from qhub.cache import CacheManager
@@ -23,8 +23,6 @@ if TYPE_CHECKING:
 T = TypeVar("T")
 F = TypeVar("F", bound=Callable[..., Any])
 
-NAMESPACE = "data"
-"""Cache namespace holding every test-data key (``qhub cache clear`` can target it)."""
 
 
 class TestDataCache:
@@ -48,10 +46,10 @@ class TestDataCache:
         self.default_ttl = default_ttl
         self._owned: CacheManager | None = None
         if cache is None:
-            from qhub.cache import cache_from_config
+            from qhub.cache import CacheManager
             from qhub.config import load_config
 
-            cache = cache_from_config(config or load_config(), backend=backend)
+            cache = CacheManager.from_config(config or load_config(), backend=backend)
             self._owned = cache
         self.manager: CacheManager = cache.namespaced(NAMESPACE)
 
@@ -79,10 +77,13 @@ class TestDataCache:
         """Remove every key matching a glob such as ``user:*``."""
         return int(self.manager.invalidate_pattern(pattern))
 
-    def get_stats(self) -> dict[str, Any]:
+    def stats(self) -> dict[str, Any]:
         """The underlying cache's statistics."""
-        stats: dict[str, Any] = self.manager.get_stats()
+        stats: dict[str, Any] = self.manager.stats()
         return stats
+
+    get_stats = stats
+    """The reference document's name for :meth:`stats`."""
 
     def close(self) -> None:
         """Close the cache if this object built it."""

@@ -26,8 +26,10 @@ _PRODUCT_NOUNS = ("Widget", "Gadget", "Kit", "Set", "Pack", "Tool", "Lamp", "Cha
 _ORDER_STATUSES = ("pending", "paid", "shipped", "delivered", "cancelled")
 
 
-class Context:
-    """Per-dataset state shared by the records of one generation: uniqueness and relations."""
+class DatasetState:
+    """Per-dataset state shared by the records of one generation: uniqueness and relations.
+
+    (Named for what it holds; "context" in a behave tool means behave's ``context``.)"""
 
     def __init__(self, start: int = 0, related: dict[str, list[Record]] | None = None) -> None:
         self.start = start
@@ -65,7 +67,7 @@ def _variant(value: Any, n: int) -> Any:
     return f"{value}-{n}"
 
 
-def user(fake: CountingFaker, i: int, ctx: Context) -> Record:
+def user(fake: CountingFaker, i: int, ctx: DatasetState) -> Record:
     """A person with login data; ``id``, ``uuid``, ``username`` and ``email`` are unique."""
     first = fake.first_name()
     last = fake.last_name()
@@ -84,7 +86,7 @@ def user(fake: CountingFaker, i: int, ctx: Context) -> Record:
     }
 
 
-def address(fake: CountingFaker, i: int, ctx: Context) -> Record:
+def address(fake: CountingFaker, i: int, ctx: DatasetState) -> Record:
     """A postal address with coordinates."""
     return {
         "id": ctx.record_id(i),
@@ -97,7 +99,7 @@ def address(fake: CountingFaker, i: int, ctx: Context) -> Record:
     }
 
 
-def company(fake: CountingFaker, i: int, ctx: Context) -> Record:
+def company(fake: CountingFaker, i: int, ctx: DatasetState) -> Record:
     """A company; ``id`` and ``name`` are unique."""
     return {
         "id": ctx.record_id(i),
@@ -110,7 +112,7 @@ def company(fake: CountingFaker, i: int, ctx: Context) -> Record:
     }
 
 
-def product(fake: CountingFaker, i: int, ctx: Context) -> Record:
+def product(fake: CountingFaker, i: int, ctx: DatasetState) -> Record:
     """A product for sale; ``id`` and ``sku`` are unique."""
     return {
         "id": ctx.record_id(i),
@@ -123,7 +125,7 @@ def product(fake: CountingFaker, i: int, ctx: Context) -> Record:
     }
 
 
-def order(fake: CountingFaker, i: int, ctx: Context) -> Record:
+def order(fake: CountingFaker, i: int, ctx: DatasetState) -> Record:
     """An order placed by an existing user for existing products (from ``ctx.related``)."""
     users = ctx.related["user"]
     products = ctx.related["product"]
@@ -149,7 +151,7 @@ def order(fake: CountingFaker, i: int, ctx: Context) -> Record:
     }
 
 
-KindFn = Callable[[CountingFaker, int, Context], Record]
+KindFn = Callable[[CountingFaker, int, DatasetState], Record]
 
 KINDS: dict[str, KindFn] = {
     "user": user,
@@ -183,3 +185,25 @@ UNIQUE_FIELDS: dict[str, tuple[str, ...]] = {
     "order": ("id",),
 }
 """Fields each kind guarantees unique within a dataset (documented, and tested)."""
+
+_INTS = frozenset({"id", "stock", "user_id"})
+_FLOATS = frozenset({"latitude", "longitude", "price", "total"})
+
+
+def _sample(field: str) -> Any:
+    if field in _INTS:
+        return 1
+    if field in _FLOATS:
+        return 1.5
+    if field == "is_active":
+        return True
+    if field == "items":
+        return []
+    return "text"
+
+
+KIND_SAMPLES: dict[str, dict[str, Any]] = {
+    kind: {field: _sample(field) for field in fields} for kind, fields in KIND_FIELDS.items()
+}
+"""A value of the right type for each field of each kind (templates' ``format`` specs are
+tried on them when a template loads)."""

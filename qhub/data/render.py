@@ -11,7 +11,7 @@ from typing import Any
 
 from qhub.data._faker import CountingFaker
 from qhub.data._text import one_line
-from qhub.data.kinds import KINDS, Context, Record
+from qhub.data.kinds import KINDS, DatasetState, Record
 from qhub.data.templates import Template
 from qhub.exceptions import DataError
 
@@ -21,7 +21,7 @@ def related_key(target: str, count: int) -> str:
     return f"{target}#{count}"
 
 
-def render(template: Template, fake: CountingFaker, index: int, ctx: Context) -> Record:
+def render(template: Template, fake: CountingFaker, index: int, ctx: DatasetState) -> Record:
     """Record ``index`` of ``template``: its base kind's record, then each field layer."""
     record: Record = (
         KINDS[template.base](fake, index, ctx) if template.base else {"id": ctx.record_id(index)}
@@ -39,7 +39,7 @@ def _evaluate(
     *,
     fake: CountingFaker,
     index: int,
-    ctx: Context,
+    ctx: DatasetState,
     record: Record,
     template: Template,
 ) -> Any:
@@ -58,13 +58,21 @@ def _evaluate(
     if "choice" in directive:
         return copy.deepcopy(fake.random_element(directive["choice"]))
     if "sequence" in directive:
-        return directive["sequence"].format(n=ctx.record_id(index))
+        try:
+            return directive["sequence"].format(n=ctx.record_id(index))
+        except (ValueError, TypeError) as exc:  # checked at load; kept for hand-made Templates
+            raise DataError(one_line(f"{template.file}:{template.line}: template "
+                            f"'{template.name}' field '{name}': {exc}")) from None
     if "format" in directive:
         try:
             value = directive["format"].format_map(record)
         except (KeyError, IndexError, AttributeError) as exc:
             raise DataError(one_line(f"{template.file}:{template.line}: template '{template.name}' "
                             f"field '{name}': format needs field {exc}")) from None
+        except (ValueError, TypeError) as exc:  # a spec that does not fit a Faker value's type
+            raise DataError(one_line(f"{template.file}:{template.line}: template "
+                            f"'{template.name}' field '{name}': format cannot apply: "
+                            f"{exc}")) from None
         return ctx.unique(f"{template.name}.{name}", value, index) if directive["unique"] else value
     if "ref" in directive:
         rows = ctx.related[related_key(directive["ref"], directive["of"])]

@@ -2,21 +2,24 @@
 
 A template file (YAML or JSON) holds ``templates:`` and/or ``datasets:``; see
 ``docs/data.md`` for the format. Files are validated completely (unknown providers,
-bad arguments, unknown references, cycles) so a bad file stops the run before any
-scenario, with ``TemplateError("file:line: field 'x': problem")``.
+bad arguments, unknown references, cycles, format specs that cannot apply, counts and
+Faker sizes beyond :class:`Limits`) when the folder loads, before any record is made, with
+``TemplateError("file:line: field 'x': problem")``.
 """
 
 from __future__ import annotations
 
 import inspect
+import re
 import string
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from typing import Any
 
+from qhub.data._faker import is_provider_name
 from qhub.data._source import Path_, Source
 from qhub.data._text import one_line
-from qhub.data.kinds import KIND_FIELDS, KINDS
+from qhub.data.kinds import KIND_FIELDS, KIND_SAMPLES, KINDS
 from qhub.data.recipe import stable_hash
 from qhub.exceptions import DataError, TemplateError
 
@@ -33,17 +36,38 @@ DIRECTIVES: dict[str, frozenset[str]] = {
 }
 """Directive key -> the extra options it accepts."""
 
+_SIZE_WORDS = frozenset({
+    "nb", "num", "len", "length", "count", "size", "chars", "digits", "rows", "files", "texts",
+    "letters", "words", "sentences",
+})
+"""Words that mark a Faker parameter as a size (``max_chars``, ``nb_words``, ``length``...)."""
+_WORD = re.compile(r"[a-z]+")
+
+
+@dataclass(frozen=True)
+class Limits:
+    """How big a template may make things (``data.max_records``, ``data.max_faker_size``)."""
+
+    max_records: int = 100_000
+    """Largest ``count`` of a dataset entry and ``of`` of a ``ref``."""
+    max_faker_size: int = 10_000
+    """Largest size-like Faker argument, and longest text argument."""
+
+
 _TEMPLATE_KEYS = frozenset({"kind", "fields", "description"})
 _DATASET_ENTRY_KEYS = frozenset({"template", "kind", "count", "users", "products", "overrides"})
 DEFAULT_REF_COUNT = 10
 
 
-def validate_file(source: Source, providers: ProviderLookup) -> dict[str, Any]:
+def validate_file(
+    source: Source, providers: ProviderLookup, limits: Limits | None = None
+) -> dict[str, Any]:
     """Check one parsed file; return ``{"templates": {...}, "datasets": {...}}`` normalized.
 
     Cross-file checks (does a referenced template exist, cycles) happen in
     :func:`resolve`, once every file is loaded.
     """
+    limits = limits or Limits()
     data = source.data
     if data is None:
         return {"templates": {}, "datasets": {}}
@@ -55,11 +79,11 @@ def validate_file(source: Source, providers: ProviderLookup) -> dict[str, Any]:
         raise source.error((unknown[0],), f"key '{unknown[0]}'",
                            "unknown top-level key (allowed: templates, datasets)")
     templates = {
-        name: _template(source, ("templates", name), name, spec, providers)
+        name: _template(source, ("templates", name), name, spec, providers, limits=limits)
         for name, spec in _mapping(source, ("templates",), data.get("templates", {})).items()
     }
     datasets = {
-        name: _dataset(source, ("datasets", name), name, spec)
+        name: _dataset(source, ("datasets", name), name, spec, limits)
         for name, spec in _mapping(source, ("datasets",), data.get("datasets", {})).items()
     }
     return {"templates": templates, "datasets": datasets}
@@ -74,7 +98,13 @@ def _mapping(source: Source, path: Path_, value: Any) -> dict[str, Any]:
 
 
 def _template(
-    source: Source, path: Path_, name: str, spec: Any, providers: ProviderLookup
+    source: Source,
+    path: Path_,
+    name: str,
+    spec: Any,
+    providers: ProviderLookup,
+    *,
+    limits: Limits,
 ) -> dict[str, Any]:
     what = f"template '{name}'"
     if name in KINDS:
@@ -95,13 +125,23 @@ def _template(
     known: set[str] | None = (
         set(KIND_FIELDS[kind]) if kind in KIND_FIELDS else {"id"} if kind is None else None
     )
+    # sample values of fields whose type is known, to try ``format`` specs on at load time
+    samples: dict[str, list[Any]] = (
+        {k: [v] for k, v in KIND_SAMPLES[kind].items()} if kind in KIND_SAMPLES
+        else {"id": [1]} if kind is None else {}
+    )
     normalized = {}
     for field_name, field_spec in fields.items():
         fpath = (*path, "fields", field_name)
-        normalized[field_name] = _directive(source, fpath, field_name, field_spec,
-                                            providers=providers, known=known)
+        directive = _directive(source, fpath, field_name, field_spec, providers=providers,
+                               known=known, samples=samples, limits=limits)
+        normalized[field_name] = directive
         if known is not None:
             known.add(field_name)
+        samples.pop(field_name, None)
+        sample = _sample(directive)
+        if sample is not None:
+            samples[field_name] = sample
     return {
         "name": name,
         "kind": kind,
@@ -119,6 +159,8 @@ def _directive(
     *,
     providers: ProviderLookup,
     known: set[str] | None,
+    samples: dict[str, list[Any]],
+    limits: Limits,
 ) -> dict[str, Any]:
     what = f"field '{label}'"
     if not isinstance(spec, dict):
@@ -129,7 +171,7 @@ def _directive(
             return {"value": {}}
         return {"object": {
             k: _directive(source, (*path, k), f"{label}.{k}", v, providers=providers,
-                          known=known)
+                          known=known, samples=samples, limits=limits)
             for k, v in spec.items()
         }}
     if len(keys) > 1:
@@ -148,18 +190,18 @@ def _directive(
         return {"value": arg}
     if directive == "faker":
         return _faker(source, path, what, arg, args=spec.get("args"), unique=unique,
-                      providers=providers)
+                      providers=providers, limits=limits)
     if directive == "choice":
         if not isinstance(arg, list) or not arg:
             raise source.error(path, what, "'choice' needs a non-empty list")
         return {"choice": arg}
     if directive == "sequence":
-        _check_format(source, path, what, arg, {"n"})
+        _check_format(source, path, what, arg, allowed={"n"}, samples={"n": [1]})
         return {"sequence": arg}
     if directive == "format":
-        _check_format(source, path, what, arg, known)
+        _check_format(source, path, what, arg, allowed=known, samples=samples)
         return {"format": arg, "unique": unique}
-    return _ref(source, path, what, arg, spec.get("of", DEFAULT_REF_COUNT))
+    return _ref(source, path, what, arg, of=spec.get("of", DEFAULT_REF_COUNT), limits=limits)
 
 
 def _faker(
@@ -171,6 +213,7 @@ def _faker(
     args: Any,
     unique: bool,
     providers: ProviderLookup,
+    limits: Limits,
 ) -> dict[str, Any]:
     if not isinstance(provider, str) or not provider:
         raise source.error(path, what, "'faker' needs a provider name")
@@ -186,43 +229,119 @@ def _faker(
     elif args is not None:
         raise source.error((*path, "args"), what, "'args' must be a list or a mapping")
     try:
-        inspect.signature(method).bind(*positional, **keywords)
+        signature = inspect.signature(method)
+        bound: dict[str, Any] = dict(signature.bind(*positional, **keywords).arguments)
     except TypeError as exc:
         raise source.error((*path, "args"), what,
                            f"bad arguments for provider '{provider}': {exc}") from None
     except ValueError:  # builtins without a signature: accept and let generation tell
-        pass
+        bound = {f"#{i}": v for i, v in enumerate(positional)} | keywords
+    else:
+        plain = (inspect.Parameter.POSITIONAL_OR_KEYWORD, inspect.Parameter.KEYWORD_ONLY)
+        if all(signature.parameters[n].kind in plain for n in bound):
+            # stored by name: every argument's meaning (and size) is known from the content
+            positional, keywords = [], bound
+    problem = oversized_argument(bound, limits)
+    if problem:
+        raise source.error((*path, "args"), what, f"provider '{provider}': {problem}")
     return {"faker": provider, "args": positional, "kwargs": keywords, "unique": unique}
 
 
+def oversized_argument(arguments: Mapping[str, Any], limits: Limits) -> str | None:
+    """Why one of a Faker call's arguments is too big to generate with, or None.
+
+    A size-like parameter (its name has a word such as ``nb``, ``length``, ``chars``,
+    ``digits``, ``count``, ``size``) may be at most ``limits.max_faker_size``, and so may
+    every text argument's length: ``pystr(max_chars=10**9)`` or ``random_number(digits=10**6)``
+    would otherwise exhaust memory or never finish.
+    """
+    cap = limits.max_faker_size
+    for name, value in arguments.items():
+        sizes = value if isinstance(value, (list, tuple)) else [value]
+        if _SIZE_WORDS.intersection(_WORD.findall(name.lower())):
+            for size in sizes:
+                if isinstance(size, (int, float)) and not isinstance(size, bool) and size > cap:
+                    return (f"argument '{name}' = {size:g} is larger than data.max_faker_size "
+                            f"({cap:,})")
+        for text in sizes:
+            if isinstance(text, str) and len(text) > cap:
+                return (f"argument '{name}' is {len(text):,} characters long; "
+                        f"data.max_faker_size is {cap:,}")
+    return None
+
+
 def _check_format(
-    source: Source, path: Path_, what: str, fmt: Any, allowed: set[str] | None
+    source: Source,
+    path: Path_,
+    what: str,
+    fmt: Any,
+    *,
+    allowed: set[str] | None,
+    samples: Mapping[str, list[Any]],
 ) -> None:
+    """Refuse a format string that is malformed, names unknown fields, or whose format spec
+    cannot apply to a field of known type (``{n:s}`` on an int fails at load, not mid-run)."""
     if not isinstance(fmt, str):
         raise source.error(path, what, "format must be a string")
     try:
-        names = {f.split(".")[0].split("[")[0]
-                 for _, f, _, _ in string.Formatter().parse(fmt) if f is not None}
+        parts = [(f, spec, conv) for _, f, spec, conv in string.Formatter().parse(fmt)
+                 if f is not None]
     except ValueError as exc:
         raise source.error(path, what, f"bad format string: {exc}") from None
-    if allowed is None:
-        return
-    missing = sorted(n for n in names if n not in allowed)
-    if missing:
-        raise source.error(path, what, f"format uses unknown field '{missing[0]}' "
-                           f"(allowed: {', '.join(sorted(allowed)) or 'none'})")
+    names = {f.split(".")[0].split("[")[0] for f, _, _ in parts}
+    if allowed is not None:
+        missing = sorted(n for n in names if n not in allowed)
+        if missing:
+            raise source.error(path, what, f"format uses unknown field '{missing[0]}' "
+                               f"(allowed: {', '.join(sorted(allowed)) or 'none'})")
+    for name, spec, conversion in parts:
+        if conversion not in (None, "r", "s", "a"):
+            raise source.error(path, what, f"bad format string: unknown conversion "
+                               f"'!{conversion}' for field '{name}'")
+        if name not in samples or "{" in (spec or ""):
+            continue  # a nested, indexed or unknown-typed field: checked when it renders
+        for sample in samples[name]:
+            shown = _CONVERSIONS[conversion](sample) if conversion else sample
+            try:
+                format(shown, spec or "")
+            except (ValueError, TypeError) as exc:
+                raise source.error(path, what, f"format spec '{{{name}:{spec}}}' cannot apply "
+                                   f"to a value of type {type(shown).__name__}: {exc}") from None
 
 
-def _ref(source: Source, path: Path_, what: str, target: Any, of: Any) -> dict[str, Any]:
+_CONVERSIONS: dict[str, Callable[[Any], str]] = {"r": repr, "s": str, "a": ascii}
+
+
+def _sample(directive: Mapping[str, Any]) -> list[Any] | None:
+    """Values a field of this directive can take, when its type is known without Faker."""
+    if "value" in directive:
+        return [directive["value"]]
+    if "choice" in directive:
+        return list(directive["choice"])
+    if "sequence" in directive or "format" in directive:
+        return ["text"]
+    if "object" in directive:
+        return [{}]
+    return None  # faker and ref: the type is only known when records are generated
+
+
+def _ref(
+    source: Source, path: Path_, what: str, target: Any, *, of: Any, limits: Limits
+) -> dict[str, Any]:
     if not isinstance(target, str) or target.count(".") != 1 or "" in target.split("."):
         raise source.error(path, what, "'ref' must look like '<kind or template>.<field>'")
     if isinstance(of, bool) or not isinstance(of, int) or of < 1:
         raise source.error((*path, "of"), what, "'of' must be a positive integer")
+    if of > limits.max_records:
+        raise source.error((*path, "of"), what, f"'of' is {of:,}; data.max_records is "
+                           f"{limits.max_records:,}")
     kind, field_name = target.split(".")
     return {"ref": kind, "field": field_name, "of": of}
 
 
-def _dataset(source: Source, path: Path_, name: str, spec: Any) -> dict[str, Any]:
+def _dataset(
+    source: Source, path: Path_, name: str, spec: Any, limits: Limits
+) -> dict[str, Any]:
     what = f"dataset '{name}'"
     if not isinstance(spec, dict) or not spec:
         raise source.error(path, what, "must map entry names to {template|kind, count}")
@@ -241,6 +360,9 @@ def _dataset(source: Source, path: Path_, name: str, spec: Any) -> dict[str, Any
         count = entry_spec.get("count", 1)
         if isinstance(count, bool) or not isinstance(count, int) or count < 1:
             raise source.error((*epath, "count"), ewhat, "'count' must be a positive integer")
+        if count > limits.max_records:
+            raise source.error((*epath, "count"), ewhat, f"'count' is {count:,}; "
+                               f"data.max_records is {limits.max_records:,}")
         overrides = entry_spec.get("overrides", {})
         if not isinstance(overrides, dict):
             raise source.error((*epath, "overrides"), ewhat, "'overrides' must be a mapping")
@@ -249,14 +371,83 @@ def _dataset(source: Source, path: Path_, name: str, spec: Any) -> dict[str, Any
             if rel in entry_spec:
                 value = entry_spec[rel]
                 if not (isinstance(value, str) and value in entries) and not (
-                    isinstance(value, int) and not isinstance(value, bool) and value > 0
+                    isinstance(value, int) and not isinstance(value, bool)
+                    and 0 < value <= limits.max_records
                 ):
                     raise source.error((*epath, rel), ewhat,
-                                       f"'{rel}' must be a count or an earlier entry's name")
+                                       f"'{rel}' must be a count up to data.max_records "
+                                       f"({limits.max_records:,}) or an earlier entry's name")
                 related[rel] = value
         entries[entry] = {"of": of, "count": count, "overrides": overrides, **related,
                           "line": source.line(epath)}
     return {"name": name, "entries": entries, "file": source.name, "line": source.line(path)}
+
+
+def check_content(content: Any, limits: Limits) -> bool:
+    """True when ``content`` has the shape and sizes :func:`validate_file` gives.
+
+    Validated content is cached; what comes back from a shared cache may be hostile, so it
+    is checked again (cheaply, without Faker) before use. False means: parse the file anew.
+    """
+    try:
+        _check_content(content, limits)
+    except (KeyError, TypeError, ValueError, AttributeError):
+        return False
+    return True
+
+
+def _expect(ok: bool) -> None:
+    if not ok:
+        raise ValueError("cached template content is not what validation produces")
+
+
+def _check_content(content: Any, limits: Limits) -> None:
+    _expect(isinstance(content, dict) and set(content) == {"templates", "datasets"})
+    for name, spec in content["templates"].items():
+        _expect(isinstance(spec, dict) and spec["name"] == name and name not in KINDS)
+        _expect(spec["kind"] is None or isinstance(spec["kind"], str))
+        _expect(isinstance(spec["file"], str) and type(spec["line"]) is int)
+        _check_fields(spec["fields"], limits, top=True)
+    for name, spec in content["datasets"].items():
+        _expect(isinstance(spec, dict) and spec["name"] == name)
+        _expect(isinstance(spec["file"], str) and type(spec["line"]) is int)
+        _expect(isinstance(spec["entries"], dict) and bool(spec["entries"]))
+        for entry in spec["entries"].values():
+            _expect(isinstance(entry["of"], str) and isinstance(entry["overrides"], dict))
+            _expect(type(entry["count"]) is int and 0 < entry["count"] <= limits.max_records)
+            for rel in ("users", "products"):
+                value = entry.get(rel, 1)
+                _expect(isinstance(value, str)
+                        or (type(value) is int and 0 < value <= limits.max_records))
+
+
+def _check_fields(fields: Any, limits: Limits, *, top: bool = False) -> None:
+    _expect(isinstance(fields, dict) and (bool(fields) or not top))
+    for directive in fields.values():
+        _expect(isinstance(directive, dict))
+        keys = set(directive)
+        if keys == {"value"}:
+            continue
+        if keys == {"object"}:
+            _check_fields(directive["object"], limits)
+        elif keys == {"faker", "args", "kwargs", "unique"}:
+            args, kwargs = directive["args"], directive["kwargs"]
+            _expect(is_provider_name(directive["faker"]) and isinstance(args, list))
+            _expect(isinstance(kwargs, dict) and all(isinstance(k, str) for k in kwargs))
+            _expect(isinstance(directive["unique"], bool))
+            named = {f"#{i}": v for i, v in enumerate(args)} | kwargs
+            _expect(oversized_argument(named, limits) is None)
+        elif keys == {"choice"}:
+            _expect(isinstance(directive["choice"], list) and bool(directive["choice"]))
+        elif keys == {"sequence"}:
+            _expect(isinstance(directive["sequence"], str))
+        elif keys == {"format", "unique"}:
+            _expect(isinstance(directive["format"], str))
+            _expect(isinstance(directive["unique"], bool))
+        else:
+            _expect(keys == {"ref", "field", "of"})
+            _expect(isinstance(directive["ref"], str) and isinstance(directive["field"], str))
+            _expect(type(directive["of"]) is int and 0 < directive["of"] <= limits.max_records)
 
 
 @dataclass(frozen=True)

@@ -3,7 +3,9 @@
 Every dataset is identified by a :class:`~qhub.data.recipe.Recipe`; its key is a hash of
 everything that shapes the records, so a cache entry can never be stale. Datasets are
 fetched with ``get_or_set`` (one generation per key across threads, processes and
-Redis-sharing workers) and every caller receives its own copy.
+Redis-sharing workers) and every caller receives its own copy. A cached entry that is not
+a list of as many records as its recipe makes (damaged, planted in a shared store) is a
+miss: it is replaced by freshly generated records, with one warning.
 """
 
 from __future__ import annotations
@@ -16,17 +18,22 @@ from typing import TYPE_CHECKING, Any
 
 import orjson
 
-from qhub.data._faker import CountingFaker, new_faker
+from qhub._warn import warn
+from qhub.data._faker import CountingFaker, check_locale, new_faker
 from qhub.data._text import one_line
-from qhub.data.kinds import KINDS, RELATED, Context, Record
+from qhub.data.kinds import KINDS, RELATED, DatasetState, Record
 from qhub.data.metrics import DataMetrics
 from qhub.data.recipe import Recipe, stable_hash
 from qhub.data.render import related_key, render
-from qhub.data.templates import Template, TemplateSet
+from qhub.data.templates import Limits, Template, TemplateSet
 from qhub.exceptions import DataError
 
 if TYPE_CHECKING:
     from qhub.cache import CacheManager
+    from qhub.config import QHubConfig
+
+NAMESPACE = "data"
+"""Cache namespace holding every test-data key (``qhub cache clear`` can target it)."""
 
 POOL_SIZE = 100
 """Records generated at once for :meth:`TestData.build` (one cache entry per chunk)."""
@@ -52,6 +59,7 @@ class TestData:
     ``cache`` is a :class:`qhub.cache.CacheManager` (None: generate every time). ``ttl`` is
     seconds a dataset stays cached, 0 for no expiry. Records are plain JSON-compatible
     dicts, and every call returns fresh copies, so callers may mutate them freely.
+    ``max_records`` bounds one dataset (``data.max_records``).
     """
 
     __test__ = False  # not a pytest test class, despite the name
@@ -66,8 +74,10 @@ class TestData:
         templates: TemplateSet | None = None,
         metrics: DataMetrics | None = None,
         on_close: Callable[[], None] | None = None,
+        max_records: int = Limits.max_records,
     ) -> None:
         self._cache = cache
+        self.max_records = max_records
         self.locale = locale
         self.seed = seed
         self.ttl = ttl
@@ -134,6 +144,9 @@ class TestData:
         count = len(row_list) if n is None else n
         if isinstance(count, bool) or not isinstance(count, int) or count < 0:
             raise DataError(one_line(f"record count must be a non-negative integer, got {n!r}"))
+        if count > self.max_records:
+            raise DataError(one_line(f"{count:,} {kind!r} records asked for; data.max_records "
+                                     f"is {self.max_records:,}"))
         if row_list and len(row_list) != count:
             raise DataError(one_line(f"{len(row_list)} rows given for {count} records"))
         related = {k: v for k, v in (("users", users), ("products", products)) if v is not None}
@@ -207,13 +220,69 @@ class TestData:
         """The recipe (and so the cache key) of ``n`` records of ``kind``."""
         return self._recipe(kind, n, 0, related)
 
-    def get_cache_performance_metrics(self) -> dict[str, Any]:
+    def stats(self) -> dict[str, Any]:
         """Hits, misses, hit rate, generation vs. retrieval seconds, records, Faker calls."""
         fake = self._fake
         return self.metrics.as_dict(
             faker_calls=fake.calls if fake is not None else 0,
             faker_instances=int(fake is not None),
         )
+
+    get_cache_performance_metrics = stats
+    """The reference document's name for :meth:`stats`."""
+
+    @classmethod
+    def from_config(cls, config: QHubConfig, cache: CacheManager | None = None) -> TestData:
+        """Test data as configured; locale and templates are validated now.
+
+        ``data.backend = "inherit"`` stores data in ``cache`` (namespace ``data``); another
+        backend name builds a cache of its own, closed by :meth:`close`. With
+        ``data.enabled`` off, records are generated on every call and nothing is cached.
+        An unknown locale raises :class:`qhub.DataError` and a bad template
+        :class:`qhub.TemplateError` here, before any record is made.
+        """
+        from qhub.data.reader import CacheAwareDataReader
+
+        settings = config.data
+        check_locale(settings.locale)
+        manager: CacheManager | None = None
+        owned: CacheManager | None = None
+        if settings.enabled:
+            from qhub.cache import CacheManager
+
+            if settings.backend == "inherit":
+                manager = cache
+                if manager is None and config.cache.enabled:
+                    manager = owned = CacheManager.from_config(config)
+            else:
+                manager = owned = CacheManager.from_config(config, backend=settings.backend)
+        store = manager.namespaced(NAMESPACE) if manager is not None else None
+        limits = Limits(max_records=settings.max_records,
+                        max_faker_size=settings.max_faker_size)
+        data = cls(
+            store,
+            locale=settings.locale,
+            seed=settings.seed,
+            ttl=settings.cache_ttl,
+            on_close=owned.close if owned is not None else None,
+            max_records=settings.max_records,
+        )
+        reader = CacheAwareDataReader(
+            store,
+            config.path(settings.templates_dir),
+            locale=settings.locale,
+            root=config.root,
+            metrics=data.metrics,
+            faker_factory=data._faker,
+            limits=limits,
+            max_template_bytes=settings.max_template_bytes,
+        )
+        try:
+            data.templates = reader.load()
+        except BaseException:
+            data.close()
+            raise
+        return data
 
     def close(self) -> None:
         """Release a cache built for this object (a shared one, like ``context.cache``, stays)."""
@@ -320,14 +389,19 @@ class TestData:
             value = compute()
         else:
             value = self._cache.get_or_set(recipe.key, compute, ttl=self.ttl)
+            if not generated and not _is_records(value, count):
+                # damaged or planted: a miss, replaced by what the recipe makes
+                warn(f"test data: cache entry {recipe.key!r} did not hold {count} records; "
+                     "regenerated it", once=f"data:bad-entry:{recipe.key}")
+                self._cache.delete(recipe.key)
+                value = compute()
+                self._cache.set(recipe.key, value, ttl=self.ttl)
         if generated:
             self.metrics.miss(generated[0], count)
             value = _copy(value)  # the caller's own copy, never the object handed to the cache
         else:
             self.metrics.hit(time.perf_counter() - began)
-        if not isinstance(value, list):
-            raise DataError(one_line(f"cache entry {recipe.key!r} does not hold a list of records"))
-        return value
+        return value  # type: ignore[no-any-return]
 
     def _label_records(self, label: str) -> list[Record]:
         return self._materialize(self._label(label))
@@ -348,10 +422,10 @@ class TestData:
                 )
         fake = self._faker()
         fake.seed(recipe.faker_seed)
-        ctx = Context(start=start, related=related)
+        ctx = DatasetState(start=start, related=related)
         template = self._base_of(name)[1]
         if template is None:
-            make: Callable[[CountingFaker, int, Context], Record] = KINDS[name]
+            make: Callable[[CountingFaker, int, DatasetState], Record] = KINDS[name]
             return [make(fake, i, ctx) for i in range(recipe.count)]
         return [render(template, fake, i, ctx) for i in range(recipe.count)]
 
@@ -368,6 +442,20 @@ def _apply(record: Record, overrides: Mapping[str, Any]) -> None:
                 target[part] = child
             target = child
         target[leaf] = _copy(value) if isinstance(value, (dict, list)) else value
+
+
+def _is_records(value: Any, count: int) -> bool:
+    """True for what a recipe of ``count`` records makes: a list of that many dicts."""
+    return (
+        isinstance(value, list)
+        and len(value) == count
+        and all(isinstance(record, dict) for record in value)
+    )
+
+
+def data_from_config(config: QHubConfig, cache: CacheManager | None) -> TestData:
+    """Same as :meth:`TestData.from_config` (the name earlier releases exported)."""
+    return TestData.from_config(config, cache)
 
 
 def _copy(value: Any) -> Any:

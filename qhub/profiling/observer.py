@@ -19,7 +19,7 @@ import time
 import tracemalloc
 from collections.abc import Callable
 from pathlib import Path
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, TextIO
 
 from qhub._warn import warn
 from qhub.profiling.profiler import PerformanceProfiler
@@ -238,7 +238,7 @@ class BehaveObserver:
     def finished(self) -> bool:
         return self._finished
 
-    def print_summary(self) -> None:
+    def print_summary(self, stream: TextIO | None = None) -> None:
         """Print the terminal summary kept by a deferred :meth:`finish` (once)."""
         pending, self.pending_summary = self.pending_summary, None
         if pending is None:
@@ -246,10 +246,11 @@ class BehaveObserver:
         from qhub.profiling.reports import print_summary
 
         report, written = pending
-        print_summary(report, written, self.config.report.top, sys.__stdout__ or sys.stdout)
+        out = stream or sys.__stdout__ or sys.stdout
+        print_summary(report, written, self.config.report.top, out)
 
-    def mark_interrupted(self) -> None:
-        """The run was aborted (Ctrl-C, before_all failure): record it as interrupted."""
+    def mark_interrupted(self, how: str = "interrupted") -> None:
+        """The run was aborted (Ctrl-C, a failing before_all, SIGTERM...): record it so."""
         self.interrupted = True
 
     def _materialize(self) -> None:

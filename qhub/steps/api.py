@@ -92,16 +92,19 @@ def step_api_delete(context: Any, path: str) -> None:
 
 
 @when('I POST "{path}" with JSON:')
+@when('I POST "{path}" with JSON')  # behave 1.2.6 drops the colon before a docstring
 def step_api_post_json(context: Any, path: str) -> None:
     context.response = _client(context).post(path, json=_json_text(context))
 
 
 @when('I PUT "{path}" with JSON:')
+@when('I PUT "{path}" with JSON')  # behave 1.2.6 drops the colon before a docstring
 def step_api_put_json(context: Any, path: str) -> None:
     context.response = _client(context).put(path, json=_json_text(context))
 
 
 @when('I PATCH "{path}" with JSON:')
+@when('I PATCH "{path}" with JSON')  # behave 1.2.6 drops the colon before a docstring
 def step_api_patch_json(context: Any, path: str) -> None:
     context.response = _client(context).patch(path, json=_json_text(context))
 

@@ -62,6 +62,7 @@ def step_cached_records(context: Any, n: int, kind: str, key: str) -> None:
 
 
 @given('the following cached products as "{key}":')
+@given('the following cached products as "{key}"')  # behave 1.2.6 drops the colon before a table
 def step_cached_products_table(context: Any, key: str) -> None:
     """One cached product per table row; the row's columns override generated fields."""
     if context.table is None:

@@ -170,26 +170,31 @@ def test_retries_and_per_endpoint_failures(tmp_path: Path, kit, behave_run) -> N
 # --------------------------------------------------------------------------------------
 
 
-def _gzip_zeros(size: int, wbits: int = 31) -> bytes:
-    """``size`` zero bytes compressed (gzip by default, raw deflate/zlib with wbits)."""
-    packer = zlib.compressobj(9, zlib.DEFLATED, wbits)
+def _gzip_zeros(size: int) -> bytes:
+    """A gzip body of ``size`` zero bytes: 64 MiB members, concatenated (gzip allows it)."""
+    member = gzip.compress(bytes(64 << 20), 9)
+    return member * (size >> 26)
+
+
+def _deflate_zeros(size: int) -> bytes:
+    """A zlib-wrapped deflate body of ``size`` zero bytes (Content-Encoding: deflate)."""
+    packer = zlib.compressobj(1)
     block = bytes(1 << 20)
-    parts = [packer.compress(block) for _ in range(size >> 20)]
-    parts.append(packer.flush())
-    return b"".join(parts)
+    return b"".join(packer.compress(block) for _ in range(size >> 20)) + packer.flush()
 
 
 @pytest.fixture(scope="module")
 def bombs() -> dict[str, bytes]:
-    """A ~2 MB gzip body that inflates to 2 GiB, and a deflate one to 1 GiB."""
-    return {"gzip": _gzip_zeros(2 << 30), "deflate": _gzip_zeros(1 << 30, wbits=15)}
+    """A 2 MB gzip body that inflates to 2 GiB, and a 5 MB deflate one to 1 GiB."""
+    return {"gzip": _gzip_zeros(2 << 30), "deflate": _deflate_zeros(1 << 30)}
 
 
 class HostileServer:
     """A raw-socket HTTP/1.1 server on 127.0.0.1; each path misbehaves in one way.
 
-    It reads one request per connection, answers as the path says, then closes. Writes
-    fail quietly once the client hangs up (what a hostile server would not care about).
+    It reads one request per connection, answers as the path says, then closes (the
+    well-behaved answers say ``Connection: close``). Writes fail quietly once the client
+    hangs up (what a hostile server would not care about).
     """
 
     def __init__(self, bombs: dict[str, bytes]) -> None:
@@ -264,12 +269,12 @@ class HostileServer:
 
     def _held(self, conn: socket.socket, method: bytes) -> None:
         """Headers now, the body only when the test releases it."""
-        conn.sendall(b"HTTP/1.1 200 OK\r\nContent-Length: 2\r\n\r\n")
+        conn.sendall(b"HTTP/1.1 200 OK\r\nContent-Length: 2\r\nConnection: close\r\n\r\n")
         self.hold.wait(60)
         conn.sendall(b"ok")
 
     def _ok(self, conn: socket.socket, method: bytes) -> None:
-        conn.sendall(b"HTTP/1.1 200 OK\r\nContent-Length: 2\r\n\r\nok")
+        conn.sendall(b"HTTP/1.1 200 OK\r\nContent-Length: 2\r\nConnection: close\r\n\r\nok")
 
     # -- class 4: bodies without a bound
     def _gzip_bomb(self, conn: socket.socket, method: bytes) -> None:
@@ -283,7 +288,7 @@ class HostileServer:
                      + str(len(body)).encode() + b"\r\n\r\n" + body)
 
     def _double_gzip(self, conn: socket.socket, method: bytes) -> None:
-        body = gzip.compress(self.bombs["gzip"][: 1 << 20])  # gzip of a gzip bomb's head
+        body = gzip.compress(self.bombs["gzip"])  # a gzip bomb, gzipped again
         conn.sendall(b"HTTP/1.1 200 OK\r\nContent-Encoding: gzip, gzip\r\nContent-Length: "
                      + str(len(body)).encode() + b"\r\n\r\n" + body)
 
@@ -483,17 +488,24 @@ class TestSettingsThatCannotWork:
         ("env", "expected"),
         [
             ({"QHUB_API_HEADERS": '{"X-Bad\\nName": "v"}'},
-             "header name 'X-Bad\\nName' is not a valid HTTP field name"),
+             "api.headers=<redacted> (from environment variable QHUB_API_HEADERS): header "
+             "name 'X-Bad\\nName' is not a valid HTTP header name"),
             ({"QHUB_API_HEADERS": '{"X-Ok": "v\\r\\nX-Injected: 1"}'},
-             "header X-Ok has a value with a line break"),
+             "header 'X-Ok' has a line break or NUL in its value"),
             ({"QHUB_API_BASE_URL": "localhost:8080"},
-             "api.base_url (from configuration): 'localhost:8080' must start with http://"),
+             "api.base_url='localhost:8080' (from environment variable QHUB_API_BASE_URL): "
+             "must start with http:// or https:// and name a host"),
             ({"QHUB_API_AUTH_TOKEN": "abc\ndef"},
-             "api.auth_token (from configuration): must be one word without spaces, line"),
+             "api.auth_token=<redacted> (from environment variable QHUB_API_AUTH_TOKEN): "
+             "must be one word without spaces, line breaks or control characters"),
             ({"QHUB_API_READ_TIMEOUT": "1e300"},
              "api.read_timeout='1e300' (from environment variable QHUB_API_READ_TIMEOUT)"),
-            ({"QHUB_API_RETRY_STATUSES": "503,42"}, "42 is not an HTTP status"),
-            ({"QHUB_API_WARMUP_PATH": "health check"}, "api.warmup_path"),
+            ({"QHUB_API_RETRY_STATUSES": "503,42"}, "api.retry_statuses='503,42'"),
+            ({"QHUB_API_WARMUP_PATH": "health check"},
+             "api.warmup_path='health check' (from environment variable QHUB_API_WARMUP_PATH):"
+             " must be a path starting with '/'"),
+            ({"QHUB_API_POOL_MAXSIZE": "1000000000"}, "api.pool_maxsize='1000000000'"),
+            ({"QHUB_API_TOTAL_TIMEOUT": "1e300"}, "api.total_timeout='1e300'"),
         ],
     )
     def test_refused_at_start_up(
@@ -511,7 +523,9 @@ class TestSettingsThatCannotWork:
         assert "1 scenario passed" not in result.stdout
 
     def test_the_constructor_checks_the_same(self) -> None:
-        with pytest.raises(ConfigError, match="header name 'X-Bad\\\\nName'"):
+        with pytest.raises(ConfigError, match=r"\(from APIClient\(\)\): header name 'X-Bad"):
             APIClient("http://h", headers={"X-Bad\nName": "v"})
+        with pytest.raises(ConfigError, match=r"api\.base_url='ftp://h' \(from APIClient"):
+            APIClient("ftp://h")
         with pytest.raises(ConfigError, match=r"api\.read_timeout=1e\+300 \(from APIClient"):
             APIClient("http://h", read_timeout=1e300)

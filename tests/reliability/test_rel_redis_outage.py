@@ -158,3 +158,104 @@ def test_values_written_during_outage_survive_reconnect(redis_server) -> None:
         assert cache.get("during") == 2, "the value written during the outage was dropped"
     finally:
         cache.close()
+
+
+# -- class 7: what an outage owes Redis is flushed when the run ends ---------------------
+FLUSH_FEATURE = """\
+Feature: Redis comes back just before the run ends
+
+  Scenario: before the outage
+    Given I cache "before" = 1
+    And I cache "doomed" = 9
+
+  Scenario: Redis is killed here
+    Given the run pauses at flag "kill"
+
+  Scenario: during the outage
+    Given I cache "during" = 2
+    And I forget "doomed"
+
+  Scenario: Redis is restarted here, seconds before the end
+    Given the run pauses at flag "restart"
+"""
+
+FLUSH_STEPS = STEPS + """
+
+@given('I forget "{key}"')
+def step_forget(context, key):
+    context.cache.delete(key)
+"""
+
+
+@pytest.mark.redis
+def test_outage_writes_flushed_when_redis_returns_just_before_close(
+    tmp_path: Path, kit, behave_run, redis_server
+) -> None:
+    """The issue's example: Redis came back a moment before behave ended, before qhub's
+    next reconnection check, and the values written during the outage were dropped at
+    close. Now close writes them back (bounded by cache.flush_timeout)."""
+    import redis
+
+    project = tmp_path / "project"
+    flags = tmp_path / "flags"
+    flags.mkdir()
+    kit.write_project(project, {"flush.feature": FLUSH_FEATURE},
+                      {"flag_steps.py": kit.FLAG_STEPS, "cache_steps.py": FLUSH_STEPS})
+    env = kit.qhub_env(project, QHUB_CACHE_BACKEND="redis", QHUB_REDIS_URL=redis_server.url,
+                       QHUB_REDIS_SOCKET_TIMEOUT="0.5", REL_FLAGS=str(flags))
+    result: dict[str, object] = {}
+    runner = threading.Thread(target=lambda: result.setdefault("r", behave_run(project, env=env)))
+    runner.start()
+    _wait_for(flags / "kill.ready", runner)
+    redis_server.stop()
+    (flags / "kill.go").touch()
+    _wait_for(flags / "restart.ready", runner)
+    redis_server.start()
+    (flags / "restart.go").touch()
+    runner.join(timeout=180)
+    run = result["r"]
+    assert run.returncode == 0, run.output  # type: ignore[attr-defined]
+    client = redis.Redis.from_url(redis_server.url)
+    assert client.get("qhub:during") is not None, "the outage's write was dropped at close"
+    assert client.get("qhub:doomed") is None, "the outage's delete was not replayed"
+
+
+@pytest.mark.redis
+def test_close_with_redis_still_down_says_what_is_lost(redis_server, capfd) -> None:
+    """Redis still down when the run ends: one warning naming how many changes could not
+    be saved (they vanished without a word)."""
+    from qhub import CacheManager, RedisCacheBackend
+
+    cache = CacheManager(RedisCacheBackend(url=redis_server.url, socket_timeout=0.3),
+                         namespace="rel", flush_timeout=2)
+    redis_server.stop()
+    for i in range(3):
+        cache.set(f"k{i}", i)
+    cache.close()
+    lines = [line for line in capfd.readouterr().err.splitlines()
+             if "could not be saved" in line]
+    assert len(lines) == 1 and "3 change(s)" in lines[0], lines
+
+
+@pytest.mark.redis
+def test_flush_at_close_is_bounded_when_redis_is_frozen(redis_server) -> None:
+    """Redis frozen (SIGSTOP) at close: close returns after the socket timeout instead of
+    waiting for it; a generous guard, not a speed check."""
+    import os
+    import signal
+
+    from qhub import CacheManager, RedisCacheBackend
+
+    cache = CacheManager(RedisCacheBackend(url=redis_server.url, socket_timeout=0.3),
+                         namespace="rel", reconnect_interval=3600, flush_timeout=1)
+    redis_server.stop()
+    cache.set("k", 1)
+    redis_server.start()
+    pid = redis_server.process.pid
+    os.kill(pid, signal.SIGSTOP)
+    try:
+        started = time.monotonic()
+        cache.close()
+        assert time.monotonic() - started < 30
+    finally:
+        os.kill(pid, signal.SIGCONT)

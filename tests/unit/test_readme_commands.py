@@ -16,7 +16,13 @@ def bash_blocks() -> list[str]:
 def test_first_two_commands_install_and_run() -> None:
     main_job, tests = bash_blocks()[:2]
     assert "pip install" in main_job and main_job.endswith("behave")
-    assert "pip install" in tests and "[test]" in tests and "pytest" in tests
+    assert tests == "./run-tests"
+    script = (ROOT / "run-tests").read_text(encoding="utf-8")
+    for package in ("redis-server", "chromium", "chromium-driver", "postgresql"):
+        assert f"need+=({package})" in script
+    assert "apt-get install" in script
+    assert "pip install -q -e '.[test]'" in script
+    assert "python -m pytest" in script
 
 
 def test_ci_runs_the_readme_test_command_verbatim() -> None:

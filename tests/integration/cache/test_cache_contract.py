@@ -24,7 +24,7 @@ from qhub.cache import (
     RedisCacheBackend,
 )
 from qhub.cache.base import CacheBackend
-from qhub.exceptions import SerializationError
+from qhub.exceptions import CorruptValueError, PatternError, SerializationError
 
 ROUND_TRIP_VALUES: list[Any] = [
     "text ✓",
@@ -163,6 +163,43 @@ class CacheContract:
         assert cache.invalidate_pattern("a\\*") == 1
         assert cache.invalidate_pattern("[^c]?") == 1
         assert sorted(k for k in ("a1", "b1", "c1", "a*", "ab") if cache.get(k)) == ["c1"]
+
+    def test_invalid_glob_refused_before_the_backend(self, cache: CacheManager,
+                                                     backend: CacheBackend) -> None:
+        """An invalid glob raises PatternError on the manager and on the bare backend, and
+        removes nothing."""
+        cache.set("k", 1)
+        for pattern in ("[z-a]", "[ab", "x\\"):
+            with pytest.raises(PatternError):
+                cache.invalidate_pattern(pattern)
+            with pytest.raises(PatternError):
+                backend.delete_pattern(pattern)
+        assert cache.get("k") == 1 and not cache.fallback_active
+
+    def test_bang_is_not_negation(self, cache: CacheManager) -> None:
+        """``[!a]`` means "! or a", as in Redis."""
+        cache.set_many({"!": 1, "a": 2, "b": 3})
+        assert cache.invalidate_pattern("[!a]") == 2
+        assert cache.get("b") == 3
+
+    def test_delete_if_compares(self, backend: CacheBackend) -> None:
+        """delete_if removes a key only while it holds the given bytes."""
+        backend.set("x:k", b"old", None)
+        assert backend.delete_if("x:k", b"new") is False
+        assert backend.get("x:k") == b"old"
+        assert backend.delete_if("x:k", b"old") is True
+        assert backend.get("x:k") is None
+
+    def test_damaged_value_is_a_counted_miss_and_removed(self, cache: CacheManager,
+                                                         backend: CacheBackend) -> None:
+        """Bytes that claim to be a qhub value but do not decode: the default, a miss and
+        an error counted, the entry gone (on_error='fail' raises it instead)."""
+        backend.set("t:bad", b"Q\x01t-" + b'{"__qh__": 5}', None)
+        with pytest.raises(CorruptValueError):
+            cache.get("bad")
+        assert backend.get("t:bad") is None
+        assert cache.stats()["misses"] == 1 and cache.stats()["errors"] == 1
+        assert CacheManager.get_stats is CacheManager.stats
 
     def test_ttl_expiry(self, cache: CacheManager, clock: Any) -> None:
         """A value with a TTL is gone after it; ttl=0 never expires; None uses default_ttl."""

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import logging
 import subprocess
 import sys
 from pathlib import Path
@@ -11,6 +10,7 @@ from typing import Any
 import pytest
 
 from qhub.cache import CacheManager, DiskCacheBackend, LayeredCacheBackend
+from qhub.exceptions import CacheBackendError
 
 WRITER = r'''
 import sys
@@ -51,19 +51,32 @@ class TestDiskStore:
         assert CacheManager(db, namespace="w").get_stats()["total_size"] == 4 * (300 + 6 * 20)
 
     def test_corrupt_file_moved_aside(
-        self, tmp_path: Path, caplog: pytest.LogCaptureFixture
+        self, tmp_path: Path, capfd: pytest.CaptureFixture[str]
     ) -> None:
-        """A file that is not SQLite is renamed *.corrupt-<time> and replaced, with a warning."""
-        path = tmp_path / "cache.db"
+        """A damaged file in qhub's .qhub folder is renamed *.corrupt-<time> and replaced,
+        with one warning line."""
+        path = tmp_path / ".qhub" / "cache.db"
+        path.parent.mkdir()
         path.write_bytes(b"this is not a database" * 100)
         cache = CacheManager(DiskCacheBackend(path), on_error="fail")
         cache.set("k", 1)
         assert cache.get("k") == 1
-        aside = list(tmp_path.glob("cache.db.corrupt-*"))
+        aside = list(path.parent.glob("cache.db.corrupt-*"))
         assert len(aside) == 1
         assert aside[0].read_bytes().startswith(b"this is not a database")
-        assert any("moved it to" in r.getMessage() for r in caplog.records
-                   if r.levelno == logging.WARNING)
+        err = capfd.readouterr().err
+        assert err.count("qhub: warning:") == 1 and "moved it to" in err, err
+
+    def test_foreign_file_refused_not_converted(self, tmp_path: Path) -> None:
+        """A non-qhub file outside .qhub is refused with one line and left as it was."""
+        path = tmp_path / "notes.db"
+        path.write_bytes(b"my own notes, not a database" * 10)
+        cache = CacheManager(DiskCacheBackend(path), on_error="fail")
+        with pytest.raises(CacheBackendError, match="not a qhub database") as raised:
+            cache.set("k", 1)
+        assert "\n" not in str(raised.value)
+        assert path.read_bytes() == b"my own notes, not a database" * 10
+        assert sorted(p.name for p in tmp_path.iterdir()) == ["notes.db"]
 
     def test_expired_rows_purged(self, tmp_path: Path, clock: Any) -> None:
         """Expired rows read as misses, count as expirations and are deleted."""

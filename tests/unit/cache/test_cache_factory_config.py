@@ -140,8 +140,12 @@ class TestManagerErrors:
             CacheManager(on_error="ignore")
         with pytest.raises(ConfigError, match="default_ttl"):
             CacheManager(default_ttl=-1)
+        for bad in ("", "users*", "my suite", "a\nb"):
+            with pytest.raises(ConfigError, match="namespace"):
+                CacheManager(namespace=bad)
+        assert CacheManager(namespace="team:suite").namespace == "team:suite"
         with pytest.raises(ConfigError, match="namespace"):
-            CacheManager(namespace="a:b")
+            CacheManager().namespaced("a:b")  # ':' separates a view from its parent
 
     def test_lock_timeout(self) -> None:
         """A waiter gives up after lock_timeout: computes anyway, or raises in fail mode."""

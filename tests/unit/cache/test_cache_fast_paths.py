@@ -6,8 +6,8 @@ import threading
 from pathlib import Path
 
 from qhub.cache import CacheManager, DiskCacheBackend, MemoryCacheBackend, cache_from_config
+from qhub.cache.counters import SAMPLE_EVERY, CacheStats
 from qhub.cache.serializer import Serializer, _is_plain
-from qhub.cache.stats import SAMPLE_EVERY, CacheStats
 from qhub.config import load_config
 
 

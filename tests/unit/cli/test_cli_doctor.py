@@ -39,7 +39,8 @@ class TestDoctor:
         assert checks["config"].startswith("OK") and "qhub.yaml" in checks["config"]
         assert checks["python"].startswith("OK")
         assert checks["behave"].startswith("OK")
-        assert (project / ".qhub").is_dir()
+        assert not (project / ".qhub").exists()  # read-only: creates nothing
+        assert list(project.iterdir()) == [project / "qhub.yaml"]
 
     def test_dead_api_fails_with_fix(
         self, project: Path, capsys: pytest.CaptureFixture[str], port_factory
@@ -86,3 +87,31 @@ class TestDoctor:
         monkeypatch.setenv("QHUB_REPORT_DIR", str(blocker / "reports"))
         assert main(["doctor"]) == 1
         assert lines(capsys)["report"].startswith("FAIL")
+
+
+class TestDoctorReadOnly:
+    """doctor reports; it never creates what it checks."""
+
+    def test_creates_nothing_and_names_unprefixed_settings(
+        self, project: Path, capfd: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch
+    ) -> None:
+        monkeypatch.setenv("REDIS_URL", "redis://app-cache:6379/0")
+        monkeypatch.setenv("CACHE_BACKEND", "django.core.cache.backends.redis.RedisCache")
+        assert main(["doctor", "--timeout", "0.2"]) == 0
+        captured = capfd.readouterr()
+        assert list(project.iterdir()) == []
+        checks = lines_of(captured.out)
+        assert checks["environment"] == (
+            "OK   environment      settings from unprefixed variables (another tool's?):"
+            " redis.url from REDIS_URL; QHUB_<same name> overrides each"
+        )
+        assert checks["history"].endswith("can be created (in " + str(project) + ")")
+        assert captured.err.splitlines() == [
+            "qhub: warning: ignored cache.backend='django.core.cache.backends.redis.RedisCache'"
+            " (from environment variable CACHE_BACKEND): must be one of memory, disk, redis,"
+            " layered; set QHUB_CACHE_BACKEND to configure qhub"
+        ]
+
+
+def lines_of(out: str) -> dict[str, str]:
+    return {line.split()[1]: line for line in out.splitlines() if line.startswith(("OK", "FAIL"))}

@@ -19,3 +19,11 @@ def test_every_setting_is_documented() -> None:
 def test_every_reference_variable_is_documented() -> None:
     text = DOC.read_text(encoding="utf-8")
     assert [name for name in LEGACY_ENV if f"`{name}`" not in text] == []
+
+
+def test_settings_tables_match_the_schema() -> None:
+    """The "Every setting" tables are exactly what the schema says (regenerate with
+    ``python -m qhub.config.reference``)."""
+    from qhub.config.reference import settings_reference
+
+    assert settings_reference() in DOC.read_text(encoding="utf-8")

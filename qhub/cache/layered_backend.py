@@ -11,9 +11,13 @@ from __future__ import annotations
 import time
 from collections.abc import Callable, Iterable, Iterator, Mapping
 from contextlib import AbstractContextManager
+from typing import TYPE_CHECKING, Any
 
 from qhub.cache.base import CacheBackend, Entry, Listener
-from qhub.cache.memory import MemoryCacheBackend
+from qhub.cache.memory_backend import MemoryCacheBackend
+
+if TYPE_CHECKING:
+    from qhub.config import QHubConfig
 
 
 class LayeredCacheBackend(CacheBackend):
@@ -33,6 +37,23 @@ class LayeredCacheBackend(CacheBackend):
         self.back = back
         self.front = MemoryCacheBackend(max_size=front_size, eviction="lru", timer=timer)
         self.front_ttl = front_ttl
+
+    @classmethod
+    def from_config(
+        cls, config: QHubConfig, *, create: bool = True, readonly: bool = False, **options: Any
+    ) -> LayeredCacheBackend:
+        """``cache.layered_front_size`` memory items in front of Redis when Redis is
+        configured (``redis.url``, ``redis.host`` or ``redis.port`` set), else of disk
+        (``create``/``readonly`` reach the disk backend)."""
+        from qhub.cache.backends import backend_from_config, redis_configured
+
+        back = options.pop("back", None) or backend_from_config(
+            config,
+            "redis" if redis_configured(config) else "disk",
+            create=create,
+            readonly=readonly,
+        )
+        return cls(back, **{"front_size": config.cache.layered_front_size, **options})
 
     def __repr__(self) -> str:
         return f"LayeredCacheBackend(front={self.front!r}, back={self.back!r})"
@@ -79,12 +100,17 @@ class LayeredCacheBackend(CacheBackend):
         in_front = self.front.delete(key)
         return self.back.delete(key) or in_front
 
+    def delete_if(self, key: str, data: bytes) -> bool:
+        self.front.delete_if(key, data)
+        return self.back.delete_if(key, data)
+
     def keys(self, pattern: str = "*") -> Iterator[str]:
         return self.back.keys(pattern)
 
     def delete_pattern(self, pattern: str) -> int:
+        removed = self.back.delete_pattern(pattern)
         self.front.delete_pattern(pattern)
-        return self.back.delete_pattern(pattern)
+        return removed
 
     def clear(self, prefix: str = "") -> int:
         self.front.clear(prefix)

@@ -12,12 +12,16 @@ import time
 import weakref
 from collections.abc import Callable, Iterable, Iterator, Mapping
 from contextlib import AbstractContextManager, contextmanager
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import cachetools
 
-from qhub.cache.base import CacheBackend, Entry, glob_literal_prefix, glob_to_regex
+from qhub.cache.base import CacheBackend, Entry
+from qhub.cache.patterns import compile_glob, glob_literal_prefix
 from qhub.exceptions import ConfigError
+
+if TYPE_CHECKING:
+    from qhub.config import QHubConfig
 
 POLICIES = ("lru", "lfu", "fifo", "ttl")
 _INF = float("inf")
@@ -97,6 +101,12 @@ class MemoryCacheBackend(CacheBackend):
         self.evictions = 0
         self.expirations = 0
 
+    @classmethod
+    def from_config(cls, config: QHubConfig, **options: Any) -> MemoryCacheBackend:
+        """``cache.max_size`` items evicted by ``cache.eviction``."""
+        settings = config.cache
+        return cls(**{"max_size": settings.max_size, "eviction": settings.eviction, **options})
+
     def __repr__(self) -> str:
         return f"MemoryCacheBackend(max_size={self.max_size}, eviction={self.eviction!r})"
 
@@ -173,6 +183,14 @@ class MemoryCacheBackend(CacheBackend):
         with self._mutex:
             return self._store.pop(key, None) is not None
 
+    def delete_if(self, key: str, data: bytes) -> bool:
+        with self._mutex:
+            item = self._store.get(key)
+            if item is None or item[0] != data:
+                return False
+            del self._store[key]
+            return True
+
     def _raw_items(self) -> list[tuple[str, _Item]]:
         """Every stored item, expired or not, without touching LRU/LFU order (hold _mutex)."""
         store = self._store
@@ -181,13 +199,15 @@ class MemoryCacheBackend(CacheBackend):
 
     def _matching(self, pattern: str) -> list[str]:
         """Live keys matching ``pattern`` (call with ``_mutex`` held)."""
+        match = compile_glob(pattern).fullmatch
         prefix = glob_literal_prefix(pattern)
-        match = glob_to_regex(pattern).fullmatch
         now = self.timer()
         return [
             key
             for key, item in self._raw_items()
-            if key.startswith(prefix) and item[1] > now and match(key)
+            if key.startswith(prefix)
+            and item[1] > now
+            and match(key.encode("utf-8", "surrogatepass"))
         ]
 
     def keys(self, pattern: str = "*") -> Iterator[str]:
