@@ -37,16 +37,10 @@ if TYPE_CHECKING:
 
 
 class _CountingQueue(queue.LifoQueue):  # type: ignore[type-arg]
-    """The pool's idle-connection queue; reports a refused ``put`` (pool full) and bounds
-    a blocking ``get`` by the request's deadline."""
+    """The pool's idle-connection queue; reports a refused ``put`` (pool full)."""
 
     on_full: Callable[[], None] | None = None
     default_wait: float = 300.0
-
-    def get(self, block: bool = True, timeout: float | None = None) -> Any:
-        if block and timeout is None:
-            timeout = _deadline.capped(self.default_wait)
-        return super().get(block, timeout)
 
     def put(self, item: Any, block: bool = True, timeout: float | None = None) -> None:
         try:
@@ -55,6 +49,16 @@ class _CountingQueue(queue.LifoQueue):  # type: ignore[type-arg]
             if self.on_full is not None:
                 self.on_full()
             raise
+
+
+class _BoundedWaitQueue(_CountingQueue):
+    """The queue of a ``pool_block`` pool: waiting for a free connection ends at the
+    request's deadline (urllib3 alone would wait for ever)."""
+
+    def get(self, block: bool = True, timeout: float | None = None) -> Any:
+        if block and timeout is None:
+            timeout = _deadline.capped(self.default_wait)
+        return super().get(block, timeout)
 
 
 class _CountingMixin:
@@ -123,6 +127,14 @@ class _CountingHTTPSPool(HTTPSConnectionPool):
         return conn
 
 
+class _BlockingHTTPPool(_CountingHTTPPool):
+    QueueCls = _BoundedWaitQueue
+
+
+class _BlockingHTTPSPool(_CountingHTTPSPool):
+    QueueCls = _BoundedWaitQueue
+
+
 def _close_pool(pool: HTTPConnectionPool) -> None:
     pool.close()
 
@@ -136,7 +148,11 @@ class CountingPoolManager(PoolManager):
         super().__init__(*args, **kwargs)
         self.qhub_stats = qhub_stats
         self.wait_limit = wait_limit
-        self.pool_classes_by_scheme = {"http": _CountingHTTPPool, "https": _CountingHTTPSPool}
+        self.pool_classes_by_scheme = (
+            {"http": _BlockingHTTPPool, "https": _BlockingHTTPSPool}
+            if self.connection_pool_kw.get("block")
+            else {"http": _CountingHTTPPool, "https": _CountingHTTPSPool}
+        )
         # urllib3 2 neither closes evicted pools nor pools dropped by clear(): their idle
         # sockets stay open until garbage collection. Close them at once instead.
         self.pools = RecentlyUsedContainer(self.pools._maxsize, dispose_func=_close_pool)

@@ -25,7 +25,7 @@ import json as _json
 import re
 import time
 from collections import OrderedDict
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from datetime import timedelta
 from typing import Any, NamedTuple
 from urllib.parse import urlencode
@@ -37,6 +37,7 @@ from requests.models import PreparedRequest
 from requests.sessions import REDIRECT_STATI
 from requests.structures import CaseInsensitiveDict
 from requests.utils import get_encoding_from_headers
+from urllib3.exceptions import ClosedPoolError
 from urllib3.util import Timeout
 
 from qhub.api._body import read_body
@@ -131,13 +132,21 @@ _INIT_ATTRS = frozenset({
 _SKIP_INIT = frozenset(requests.Response().__dict__) == _INIT_ATTRS
 
 
-def new_response(
-    raw: Any, url: str, request: PreparedRequest, elapsed: timedelta, content: bytes
+def new_response(  # noqa: PLR0917 - positional for speed, like its callers
+    raw: Any,
+    url: str,
+    request: PreparedRequest,
+    elapsed: timedelta,
+    content: bytes,
+    headers: CaseInsensitiveDict[Any] | None = None,
+    content_type: Any = None,
 ) -> requests.Response:
     """A ``requests.Response`` for the urllib3 response ``raw`` whose body ``content`` was
     read, with what ``HTTPAdapter.build_response`` sets (cookies aside: the caller extracts
-    them)."""
-    headers, content_type = response_headers(raw.headers)
+    them). ``headers``/``content_type`` are :func:`response_headers` of ``raw`` when the
+    caller has them already."""
+    if headers is None:
+        headers, content_type = response_headers(raw.headers)
     if _SKIP_INIT:
         response = requests.Response.__new__(requests.Response)
         response._next = None  # type: ignore[attr-defined]
@@ -287,19 +296,31 @@ class ShortPath:
             cached = self._timeouts[timeout] = Timeout(connect=timeout[0], read=timeout[1])
         return cached
 
-    def send(
+    def send(  # noqa: PLR0917 - internal, called once per request by the transport
         self,
-        pool: Any,
+        pool_for: Callable[[Any, str], Any],
+        gen: Any,
         method: str,
-        where: Target,
+        url: str,
         timeout: tuple[float, float],
         kwargs: Mapping[str, Any],
-    ) -> requests.Response:
-        """Send one request on ``pool`` and build its ``requests.Response``.
+    ) -> requests.Response | None:
+        """Send one request straight to its urllib3 pool and build its
+        ``requests.Response``; None when the request must go through the Session instead.
 
-        Raises urllib3's ``ClosedPoolError`` when the pool manager evicted ``pool`` (more
-        hosts than ``pool_connections``) before anything was sent: look it up again.
+        ``pool_for(gen, origin)`` is the transport's pool look-up (None: use the Session).
         """
+        if not self.accepts(kwargs):
+            return None
+        params = kwargs.get("params") if kwargs else None
+        url = _with_params(url, params) if params else url
+        split = self._targets.get(url) or self.split(url)
+        if split is None:
+            return None
+        origin, target = split
+        pool = pool_for(gen, origin)
+        if pool is None:
+            return None
         template = self._template
         if template is None or template.source is not self.session.headers or (
             template.version != template.source.version
@@ -324,18 +345,34 @@ class ShortPath:
             if "content-type" not in headers:
                 headers["Content-Type"] = "application/json"
                 wire = headers
-        url = where.url
         prep = new_prepared(method, url, headers, body)
         u3_timeout = self._timeouts.get(timeout) or self._timeout(timeout)
         started = time.perf_counter()
-        raw = pool.urlopen(
-            method, where.target, body=body, headers=wire, redirect=False,
-            assert_same_host=False, preload_content=False, decode_content=True,
-            retries=self.retry, timeout=u3_timeout,
-        )
-        content = read_body(raw, self.max_body)
+        for attempt in (1, 2):
+            try:
+                raw = pool.urlopen(
+                    method, target, body=body, headers=wire, redirect=False,
+                    assert_same_host=False, preload_content=False, decode_content=True,
+                    retries=self.retry, timeout=u3_timeout,
+                )
+                break
+            except ClosedPoolError:  # the pool manager evicted this host's pool: once more
+                gen.pools.pop(origin, None)
+                pool = pool_for(gen, origin)
+                if attempt == 2 or pool is None:
+                    raise
+        headers_in, content_type = response_headers(raw.headers)
+        length = raw.length_remaining
+        if (
+            length is not None
+            and length <= self.max_body
+            and "content-encoding" not in headers_in._store  # type: ignore[attr-defined]
+        ):
+            content = raw.read()  # the usual case: Content-Length, not compressed
+        else:
+            content = read_body(raw, self.max_body)
         elapsed = timedelta(0, time.perf_counter() - started)  # (days, seconds)
-        response = new_response(raw, url, prep, elapsed, content)
+        response = new_response(raw, url, prep, elapsed, content, headers_in, content_type)
         if "set-cookie" in response.headers._store:  # type: ignore[attr-defined]
             extract_cookies_to_jar(response.cookies, prep, raw)  # type: ignore[no-untyped-call]
             extract_cookies_to_jar(self.session.cookies, prep, raw)  # type: ignore[no-untyped-call]

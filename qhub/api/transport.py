@@ -27,7 +27,6 @@ from typing import TYPE_CHECKING, Any
 import requests
 from requests.models import PreparedRequest
 from requests.utils import get_environ_proxies
-from urllib3.exceptions import ClosedPoolError
 from urllib3.util import Retry, Timeout
 
 from qhub._redact import is_secret_name, redact_url, scrub_known
@@ -194,24 +193,15 @@ class Transport:
         failed = True
         retried = 0
         try:
-            response: requests.Response | None = None
             short = self._short
-            if short is not None and short.accepts(kwargs):
-                where = short.locate(url, kwargs.get("params"))
-                if where is not None:
-                    pool = self._pool_for(gen, where.origin)
-                    if pool is not None:
-                        path = "short"
-                        try:
-                            response = short.send(pool, method, where, timeout, kwargs)
-                        except ClosedPoolError:  # evicted by the pool manager: once more
-                            gen.pools.pop(where.origin, None)
-                            pool = self._pool_for(gen, where.origin)
-                            if pool is None:
-                                raise
-                            response = short.send(pool, method, where, timeout, kwargs)
-                        response.connection = gen.adapter
-            if response is None:
+            response = (
+                None if short is None
+                else short.send(self._pool_for, gen, method, url, timeout, kwargs)
+            )
+            if response is not None:
+                path = "short"
+                response.connection = gen.adapter
+            else:
                 response = self._send_session(method, url, timeout, kwargs)
             if watch.fired:  # the deadline cut a body whose end is the connection's close
                 raise _deadline.DeadlineExceeded
@@ -263,21 +253,21 @@ class Transport:
         return translate(exc, method, url, timeout, self.retries)
 
     def _timeout_of(self, value: Any) -> tuple[float, float]:
-        if value is None:
-            return self.timeout
+        """A per-call ``timeout`` as (connect, read); None parts mean the configured ones.
+        No part is longer than the total deadline (a read cannot usefully wait longer than
+        the whole request, and a huge value would overflow the socket's timer)."""
         if isinstance(value, (int, float)):
-            return (float(value), float(value))
-        if isinstance(value, Timeout):
-            connect, read = value.connect_timeout, value.read_timeout
-            return (
-                float(connect) if isinstance(connect, (int, float)) else self.timeout[0],
-                float(read) if isinstance(read, (int, float)) else self.timeout[1],
-            )
-        connect, read = value
-        return (
-            self.timeout[0] if connect is None else float(connect),
-            self.timeout[1] if read is None else float(read),
-        )
+            connect = read = float(value)
+        elif isinstance(value, Timeout):
+            c, r = value.connect_timeout, value.read_timeout
+            connect = float(c) if isinstance(c, (int, float)) else self.timeout[0]
+            read = float(r) if isinstance(r, (int, float)) else self.timeout[1]
+        else:
+            c, r = value
+            connect = self.timeout[0] if c is None else float(c)
+            read = self.timeout[1] if r is None else float(r)
+        total = self.total_timeout
+        return (min(connect, total), min(read, total))
 
     # ------------------------------------------------------------------- pools
     def _new_adapter(self) -> CountingAdapter:
