@@ -49,16 +49,18 @@ import os, time
 
 
 def before_all(context):
-    context.bench_t0 = time.perf_counter_ns()
+    context.bench_t0 = (time.perf_counter_ns(), time.process_time_ns())
 
 
 def after_all(context):
-    t1 = time.perf_counter_ns()
+    t1 = (time.perf_counter_ns(), time.process_time_ns())
     with open(os.environ["BENCH_OUT"], "w") as f:
-        f.write(str(t1 - context.bench_t0))
+        f.write(f"{t1[0] - context.bench_t0[0]} {t1[1] - context.bench_t0[1]}")
 """
 
-ENV_PLAIN_HOOKS = ENV_PLAIN + """
+ENV_PLAIN_HOOKS = (
+    ENV_PLAIN
+    + """
 
 def before_step(context, step):
     pass
@@ -67,6 +69,7 @@ def before_step(context, step):
 def after_step(context, step):
     pass
 """
+)
 
 ENV_QHUB = """
 import os, time
@@ -75,13 +78,13 @@ from qhub.behave import install
 
 def before_all(context):
     install(context)
-    context.bench_t0 = time.perf_counter_ns()
+    context.bench_t0 = (time.perf_counter_ns(), time.process_time_ns())
 
 
 def after_all(context):
-    t1 = time.perf_counter_ns()
+    t1 = (time.perf_counter_ns(), time.process_time_ns())
     with open(os.environ["BENCH_OUT"], "w") as f:
-        f.write(str(t1 - context.bench_t0))
+        f.write(f"{t1[0] - context.bench_t0[0]} {t1[1] - context.bench_t0[1]}")
 """
 
 ENV_FINISH = """
@@ -92,14 +95,14 @@ from qhub.profiling.observer import BehaveObserver
 _finish = BehaveObserver.finish
 
 
-def _timed_finish(self, stats):
+def _timed_finish(self, stats, *args, **kwargs):
     t0 = time.perf_counter_ns()
     try:
-        return _finish(self, stats)
+        return _finish(self, stats, *args, **kwargs)
     finally:
         if not os.path.exists(os.environ["BENCH_OUT"]):
             with open(os.environ["BENCH_OUT"], "w") as f:
-                f.write(str(time.perf_counter_ns() - t0))
+                f.write(f"{time.perf_counter_ns() - t0} 0")
 
 
 BehaveObserver.finish = _timed_finish
@@ -113,6 +116,7 @@ CONFIGS = {
     "plain behave": (ENV_PLAIN, {}),
     "plain + empty step hooks": (ENV_PLAIN_HOOKS, {}),
     "qhub (memory on)": (ENV_QHUB, {"profiling": {"memory": True}}),
+    "qhub (RSS every step)": (ENV_QHUB, {"profiling": {"memory": True, "memory_interval_ms": 0}}),
     "qhub (memory off)": (ENV_QHUB, {"profiling": {"memory": False}}),
     "qhub (tracemalloc on)": (ENV_QHUB, {"profiling": {"memory": True, "tracemalloc": True}}),
 }
@@ -152,6 +156,12 @@ def make_project(
 
 
 def run_once(root: Path, formatter: str, pythonpath: str | None = None) -> float:
+    """Wall seconds of the measured span (see :func:`run_once_cpu` for CPU time too)."""
+    return run_once_cpu(root, formatter, pythonpath)[0]
+
+
+def run_once_cpu(root: Path, formatter: str, pythonpath: str | None = None) -> tuple[float, float]:
+    """(wall s, CPU s of the behave process) of the measured span."""
     out = root / "elapsed.txt"
     out.unlink(missing_ok=True)
     shutil.rmtree(root / ".qhub", ignore_errors=True)
@@ -163,7 +173,8 @@ def run_once(root: Path, formatter: str, pythonpath: str | None = None) -> float
         [sys.executable, "-m", "behave", "--no-color", "-f", formatter, "--no-summary"],
         cwd=root, env=env, check=True, stdout=subprocess.DEVNULL,
     )  # fmt: skip
-    return int(out.read_text()) / 1e9
+    wall, cpu = out.read_text().split()
+    return int(wall) / 1e9, int(cpu) / 1e9
 
 
 def finish_only(args: argparse.Namespace) -> int:
@@ -222,11 +233,14 @@ def main() -> int:
             roots[name] = Path(tmp) / f"p{i}"
             make_project(roots[name], env, config, args.steps)
         times: dict[str, list[float]] = {name: [] for name in CONFIGS}
+        cpu: dict[str, list[float]] = {name: [] for name in CONFIGS}
         for name in CONFIGS:  # warm-up (bytecode, page cache), not counted
             run_once(roots[name], args.format)
         for _ in range(args.rounds):
             for name in CONFIGS:
-                times[name].append(run_once(roots[name], args.format))
+                wall_s, cpu_s = run_once_cpu(roots[name], args.format)
+                times[name].append(wall_s)
+                cpu[name].append(cpu_s)
         for name, root in roots.items():
             report = root / "reports/qhub-report.json"
             if report.exists():
@@ -234,24 +248,32 @@ def main() -> int:
                 ms = sum(p["ms"] for p in parts if p["name"] == "qhub_overhead")
                 own[name] = ms * 1000 / args.steps
     plain = statistics.median(times["plain behave"])
+    plain_cpu = statistics.median(cpu["plain behave"])
+    plain_cpu_min = min(cpu["plain behave"])
     python = platform.python_version()
-    print(f"machine: {platform.machine()}, {os.cpu_count()} cpus, Python {python}")
+    print(
+        f"machine: {platform.machine()}, {os.cpu_count()} cpus, Python {python},"
+        f" load average {os.getloadavg()[0]:.2f} at the end"
+    )
     print(
         f"{args.steps} trivial steps, behave -f {args.format}, {args.rounds} interleaved rounds,"
         " median time from end of before_all to start of after_all"
     )
     print(
         f"{'configuration':<24} {'run s':>8} {'us/step':>9} {'ratio':>7} {'added us/step':>14}"
+        f" {'CPU us/step':>12} {'CPU ratio':>10} {'min CPU ratio':>14}"
         f" {'qhub callbacks us/step':>23}"
     )
     for name, samples in times.items():
         med = statistics.median(samples)
+        med_cpu = statistics.median(cpu[name])
         per_step = med / args.steps * 1e6
         added = (med - plain) / args.steps * 1e6
         callbacks = f"{own[name]:.1f}" if name in own else "-"
         print(
             f"{name:<24} {med:>8.3f} {per_step:>9.1f} {med / plain:>7.3f} {added:>14.1f}"
-            f" {callbacks:>23}"
+            f" {med_cpu / args.steps * 1e6:>12.1f} {med_cpu / plain_cpu:>10.3f}"
+            f" {min(cpu[name]) / plain_cpu_min:>14.3f} {callbacks:>23}"
         )
     return 0
 

@@ -22,6 +22,7 @@ from qhub.exceptions import (
     QHubError,
     ResponseValidationError,
     SerializationError,
+    StressError,
     TemplateError,
 )
 
@@ -61,7 +62,7 @@ _LAZY: dict[str, str] = {
     "profile_imports": "qhub.imports",
     "lazy_import": "qhub.imports",
     "create_lazy_loader": "qhub.imports",
-    "audit_step_definitions": "qhub.imports",
+    "audit_step_definitions": "qhub.audit",
 }
 
 __all__ = [
@@ -88,6 +89,7 @@ __all__ = [
     "RedisCacheBackend",
     "ResponseValidationError",
     "SerializationError",
+    "StressError",
     "TemplateError",
     "TestDataCache",
     "__version__",
@@ -114,6 +116,7 @@ __getattr__, __dir__ = lazy_exports(__name__, _LAZY)
 
 if TYPE_CHECKING:  # pragma: no cover - for type checkers and IDEs only
     from qhub.api import APIClient, BaseAPIClient
+    from qhub.audit import audit_step_definitions
     from qhub.behave import install
     from qhub.cache import (
         CacheManager,
@@ -133,7 +136,6 @@ if TYPE_CHECKING:  # pragma: no cover - for type checkers and IDEs only
     )
     from qhub.imports import (
         ImportOptimizer,
-        audit_step_definitions,
         create_lazy_loader,
         lazy_import,
         profile_imports,

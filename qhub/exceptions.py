@@ -78,11 +78,13 @@ class ProfilerError(QHubError):
 
 
 class PerformanceRegression(ProfilerError):
-    """A performance check found a regression or a budget violation."""
+    """A performance check found a regression or a budget violation.
 
+    Raised by ``qhub check`` (exit status 1) and
+    :meth:`qhub.PerformanceProfiler.assert_no_regressions`.
+    """
 
-class HistoryCorruptError(ProfilerError):
-    """The run-history database was unreadable; it has been moved aside."""
+    exit_code = 1
 
 
 class AuditError(QHubError):
@@ -116,9 +118,13 @@ class SchemaError(APIClientError):
     """A JSON Schema file is missing, unreadable or not a valid schema."""
 
 
-class HistoryQuarantinedError(HistoryCorruptError):
-    """The run-history database was unreadable and has been moved to ``moved_to``."""
+class StressError(QHubError):
+    """``qhub stress`` cannot start: no scenario selected, an undefined step, a failing
+    ``before_all``, or a plan out of bounds. The message says which, in one line."""
 
-    def __init__(self, message: str, moved_to: str) -> None:
-        super().__init__(message)
-        self.moved_to = moved_to
+
+class StressTargetError(StressError):
+    """A stress run refused to send a request to a host that is not a configured API host
+    (``api.base_url``, ``apis.<name>.base_url``, ``stress.allowed_hosts``)."""
+
+    stress_kind = "refused host"

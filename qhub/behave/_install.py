@@ -221,6 +221,7 @@ def install(
         reporters.insert(0, _SummaryReporter(session, stream))
         session.defer_summary = True
     runner = context._runner
+    session.features = lambda: getattr(runner, "features", None) or []
     catch_termination(session, runner)
     # with install() the user's before_all is running: its span runs from when behave
     # started it to the first feature; qhub's set-up inside it is the qhub_install phase,

@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import logging
 import threading
-from collections.abc import Mapping
+from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any, TextIO
 
@@ -61,7 +61,10 @@ class QHubSession:
     observer: BehaveObserver | None = None
     profiler: PerformanceProfiler | None = None
     defer_summary: bool = False
-    """Print the terminal summary later (after behave's totals), via :meth:`print_summary`."""
+    """Print the terminal summary later (with behave's summary), via :meth:`print_summary`."""
+    features: Callable[[], Iterable[Any]] | None = None
+    """behave's features of the run (``runner.features``), so totals count features that
+    were skipped as a whole, as behave does."""
     _clients: dict[str, BaseAPIClient] = field(default_factory=dict)
     _lock: threading.RLock = field(default_factory=threading.RLock)
     _cache: CacheManager | None = None
@@ -195,7 +198,13 @@ class QHubSession:
             except Exception as exc:
                 warn(f"collecting stats failed: {exc}")
                 stats = {}
-            self.observer.finish(stats, defer_summary=self.defer_summary)
+            features = None
+            if self.features is not None:
+                try:
+                    features = list(self.features())
+                except Exception:  # behave's runner is gone (atexit after a crash)
+                    features = None
+            self.observer.finish(stats, defer_summary=self.defer_summary, features=features)
 
     def print_summary(self, stream: TextIO | None = None) -> None:
         """Print a summary deferred by :attr:`defer_summary` (once; no-op otherwise)."""

@@ -18,7 +18,7 @@ from collections.abc import Sequence
 from qhub._version import __version__
 from qhub.exceptions import QHubError, UsageError
 
-_COMMANDS = ("audit", "report", "baseline", "check", "cache", "doctor")
+_COMMANDS = ("audit", "report", "baseline", "check", "cache", "doctor", "stress")
 """Subcommand modules, ``qhub.cli.<name>_cmd``, in --help order."""
 
 

@@ -1,7 +1,8 @@
-"""``qhub audit``: heavy and redundant imports in step files, with measured costs.
+"""``qhub audit``: what step loading costs, and step definitions behave would reject.
 
 Exit status: 0 when no finding reaches ``--fail-on``, 1 when one does, 2 on a usage or
-input error.
+input error (and on an internal error, which is reported in one line, never as a
+traceback).
 """
 
 from __future__ import annotations
@@ -11,7 +12,7 @@ import sys
 from pathlib import Path
 from typing import Any
 
-from qhub.exceptions import AuditError
+from qhub.exceptions import AuditError, QHubError
 
 _FORMATS = ("text", "json", "sarif")
 
@@ -21,7 +22,8 @@ def register(sub: Any) -> None:
         "audit",
         help="find heavy, unused and redundant imports in step files (measured costs)",
         description="Audit behave step modules and environment.py without running them: "
-        "imports are timed in subprocesses, costs attributed in behave's load order.",
+        "installed modules are timed in isolated subprocesses, costs attributed in behave's "
+        "load order, step definitions checked by the target's own behave.",
     )
     parser.add_argument("paths", nargs="*", metavar="PATH",
                         help="files or folders (default: imports.paths, else behave's steps "
@@ -35,7 +37,8 @@ def register(sub: Any) -> None:
                         help="only these rules (id, id prefix or name; repeatable, commas ok)")
     parser.add_argument("--ignore", action="append", metavar="RULE", help="skip these rules")
     parser.add_argument("--python", metavar="EXE",
-                        help="interpreter that measures imports (default: this one)")
+                        help="interpreter behave runs on: it measures imports and its behave "
+                        "checks the steps (default: this one)")
     parser.add_argument("--threshold-ms", type=float, metavar="MS",
                         help="cost that makes an import heavy (default: "
                         "imports.heavy_threshold_ms)")
@@ -57,29 +60,21 @@ def register(sub: Any) -> None:
     parser.add_argument("--diff", action="store_true",
                         help="print a unified diff moving lazy-candidate imports into functions")
     parser.add_argument("--write", action="store_true", help="with --diff: apply the diff")
+    parser.add_argument("--no-progress", action="store_true",
+                        help="no progress line on stderr (shown on a terminal after 1 s)")
     parser.set_defaults(func=run)
-
-
-def _version(text: str | None) -> tuple[int, int] | None:
-    if text is None:
-        return None
-    try:
-        major, minor = (int(p) for p in text.split(".")[:2])
-    except ValueError:
-        raise AuditError(f"--target-version {text!r} is not X.Y (e.g. 3.12)") from None
-    return major, minor
 
 
 def _features(items: list[str] | None) -> list[Path] | None:
     if not items:
         return None
-    from qhub.imports.steps_check import find_features
+    from qhub.audit.layout import feature_files
 
     out: list[Path] = []
     for item in items:
         path = Path(item)
         if path.is_dir():
-            out.extend(find_features(path))
+            out.extend(feature_files([path]))
         elif path.is_file():
             out.append(path)
         else:
@@ -88,15 +83,29 @@ def _features(items: list[str] | None) -> list[Path] | None:
 
 
 def run(args: argparse.Namespace) -> int:
+    try:
+        return _run(args)
+    except (QHubError, KeyboardInterrupt):
+        raise
+    except Exception as exc:  # a bug of qhub's: one line and exit 2, never a traceback
+        where = ""
+        tb = exc.__traceback__
+        while tb is not None:
+            where = f" ({tb.tb_frame.f_code.co_filename.rsplit('/', 1)[-1]}:{tb.tb_lineno})"
+            tb = tb.tb_next
+        raise AuditError(f"internal error {type(exc).__name__}: {exc}{where}; please report "
+                         "it at qhub's issue tracker") from None
+
+
+def _run(args: argparse.Namespace) -> int:
+    from qhub.audit import fixes
+    from qhub.audit.engine import run_audit
+    from qhub.audit.model import Severity
+    from qhub.audit.options import parse_version
     from qhub.cli._common import config_from_args
-    from qhub.imports import fixes
-    from qhub.imports.auditor import run_audit
-    from qhub.imports.model import Severity
 
     if args.write and not args.diff:
         raise AuditError("--write needs --diff (the diff is what gets written)")
-    if args.jobs < 0 or args.repeat < 1:
-        raise AuditError("--jobs must be 0 (one per core) or more, --repeat 1 or more")
     config = config_from_args(args)
     result = run_audit(
         args.paths,
@@ -110,16 +119,17 @@ def run(args: argparse.Namespace) -> int:
         repeat=args.repeat,
         cache_dir=Path(args.cache_dir).resolve() if args.cache_dir else None,
         use_cache=not args.no_cache,
-        target_version=_version(args.target_version),
+        target_version=parse_version(args.target_version),
         features=_features(args.features),
+        progress=False if args.no_progress else None,
     )
     fail_on = Severity.parse(args.fail_on or config.imports.fail_on)
     threshold = args.threshold_ms if args.threshold_ms is not None else (
         config.imports.heavy_threshold_ms)
     if args.emit == "ruff":
-        from qhub.imports import render_ruff
+        from qhub.audit.render import ruff
 
-        _out(render_ruff.render(result, threshold), args.output)
+        _out(ruff.render(result, threshold), args.output)
     elif args.diff:
         plans = fixes.plan_all(result)
         _out(fixes.unified_diff(plans), args.output)
@@ -131,19 +141,22 @@ def run(args: argparse.Namespace) -> int:
             moved = sum(len(p.moved) for p in plans)
             print(f"qhub: moved {moved} import(s) in {len(written)} file(s)", file=sys.stderr)
     else:
-        from qhub.imports import render_json, render_sarif, render_text
+        from qhub.audit.render import json_report, sarif, text
 
-        renderer = {"text": render_text.render, "json": render_json.render,
-                    "sarif": render_sarif.render}[args.format]
+        renderer = {"text": text.render, "json": json_report.render,
+                    "sarif": sarif.render}[args.format]
         _out(renderer(result), args.output)
     return result.exit_code(fail_on)
 
 
 def _out(text: str, output: str | None) -> None:
     if output:
+        from qhub._atomic import AtomicWriteError, atomic_write_text
+
         try:
-            Path(output).write_text(text, encoding="utf-8")
-        except OSError as exc:
-            raise AuditError(f"cannot write {output}: {exc.strerror or exc}") from None
+            atomic_write_text(output, text)
+        except (AtomicWriteError, OSError) as exc:
+            raise AuditError(str(exc) if isinstance(exc, AtomicWriteError)
+                             else f"cannot write {output}: {exc.strerror or exc}") from None
     else:
         sys.stdout.write(text)

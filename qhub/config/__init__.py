@@ -25,6 +25,7 @@ from qhub.config.schema import (
     ProfilingSettings,
     RedisSettings,
     ReportSettings,
+    StressSettings,
 )
 from qhub.config.sources import (
     CONFIG_FILES,
@@ -47,6 +48,7 @@ __all__ = [
     "QHubConfig",
     "RedisSettings",
     "ReportSettings",
+    "StressSettings",
     "find_root",
     "known_keys",
     "load_config",
@@ -65,6 +67,7 @@ class QHubConfig:
     profiling: ProfilingSettings = field(default_factory=ProfilingSettings)
     report: ReportSettings = field(default_factory=ReportSettings)
     imports: ImportSettings = field(default_factory=ImportSettings)
+    stress: StressSettings = field(default_factory=StressSettings)
     root: Path = field(default_factory=Path.cwd)
     """Project root: relative paths in settings are resolved against it."""
     origins: dict[str, str] = field(default_factory=dict)

@@ -320,6 +320,12 @@ class ProfilingSettings:
 
     enabled: bool = setting(True, "time every step, scenario, feature and hook")
     memory: bool = setting(True, "sample RSS before and after each step")
+    memory_interval_ms: float = setting(
+        1.0,
+        "read RSS at a step's end only if this long passed since the last reading",
+        min=0,
+        max=60_000,
+    )
     tracemalloc: bool = setting(False, "record a tracemalloc peak per step (slow)")
     history_db: str = setting(".qhub/history.db", "SQLite file holding run history")
     history_retention: int = setting(200, "runs kept in history", min=1, max=1_000_000)
@@ -339,6 +345,23 @@ class ProfilingSettings:
         None, "RSS growth budget per scenario", min=0, max=1_000_000
     )
     fail_on_budget: bool = setting(False, "make `qhub check` fail on budget violations")
+    compare: list[str] = setting(
+        [],
+        "regression thresholds as STAT:N% or STAT:Nms, e.g. median:20% (empty: "
+        "median:<regression_threshold_percent>%)",
+    )
+    alpha: float = setting(
+        0.01, "false-alarm rate per compared item of the regression tests", min=1e-6, max=0.5
+    )
+    single_run_percent: float = setting(
+        100.0,
+        "slowdown that counts against a one-run baseline (no noise estimate)",
+        min=0,
+        max=100_000,
+    )
+    history_timeout_s: float = setting(
+        10.0, "seconds to wait for the history lock or a busy history database", min=0, max=3600
+    )
 
 
 @dataclass(frozen=True)
@@ -353,6 +376,7 @@ class ReportSettings:
     )
     summary: bool = setting(True, "print the summary at the end of the run")
     top: int = setting(10, "rows in the summary's tables", min=1, max=10_000)
+    verbose: bool = setting(False, "print the full tables in the end-of-run summary")
 
 
 @dataclass(frozen=True)
@@ -373,6 +397,91 @@ class ImportSettings:
     )
 
 
+_STRESS_PERCENTILES = ("p50", "p90", "p95", "p99", "max")
+_HTTP_METHODS = ("GET", "POST", "PUT", "PATCH", "DELETE", "HEAD", "OPTIONS")
+
+
+def _check_stress_budgets(budgets: dict[str, float]) -> str | None:
+    """Keys are ``"<percentile> <endpoint>"``: ``"p95 GET /pets/{id}"`` or ``"p99 /pets"``."""
+    for key, ms in budgets.items():
+        stat, _, endpoint = key.strip().partition(" ")
+        endpoint = endpoint.strip()
+        method, _, route = endpoint.partition(" ")
+        if stat not in _STRESS_PERCENTILES or not endpoint:
+            return (
+                f"budget key {key!r} must be '<{'|'.join(_STRESS_PERCENTILES)}> <endpoint>', "
+                "e.g. 'p95 GET /pets/{id}' or 'p99 /pets'"
+            )
+        if not (endpoint.startswith("/") or (method in _HTTP_METHODS and route.startswith("/"))):
+            return f"budget key {key!r}: the endpoint must be 'METHOD /route' or '/route'"
+        if not 0 < ms <= _DAY_MS:
+            return f"budget for {key!r} must be a number of ms above 0 and at most a day"
+    return None
+
+
+def _check_hosts(hosts: list[str]) -> str | None:
+    for host in hosts:
+        text = host.strip()
+        if not text or any(ch.isspace() or not ch.isprintable() for ch in text):
+            return f"host {host!r} must be a host name, host:port or URL without spaces"
+    return None
+
+
+@dataclass(frozen=True)
+class StressSettings:
+    """``qhub stress``: the suite's scenarios as a load test, and the budgets it must meet."""
+
+    users: int = setting(1, "concurrent virtual users (threads)", min=1, max=10_000)
+    duration_s: float = setting(
+        60.0,
+        "seconds of load when neither --duration nor --iterations is given",
+        min=0.1,
+        max=86_400,
+    )
+    ramp_up_s: float = setting(
+        0.0, "seconds over which users (or the rate) ramp up", min=0, max=86_400
+    )
+    rate: float | None = setting(
+        None,
+        "target iterations/s in total (open model); unset: back to back",
+        min=0.001,
+        max=1_000_000,
+    )
+    grace_s: float = setting(
+        10.0, "seconds running iterations may finish after the duration", min=0, max=3600
+    )
+    multiplier: float = setting(
+        1.0, "scales the load (STRESS_MULTIPLIER); see stress.scale", min=0.01, max=1000
+    )
+    scale: str = setting("users", "what the multiplier scales", choices=("users", "iterations"))
+    allowed_hosts: list[str] = setting(
+        [], "hosts the load may reach besides the configured API hosts", check=_check_hosts
+    )
+    budget_p50_ms: float | None = setting(
+        None, "p50 latency budget over all requests", min=0, max=_DAY_MS
+    )
+    budget_p95_ms: float | None = setting(
+        None, "p95 latency budget over all requests, e.g. 150", min=0, max=_DAY_MS
+    )
+    budget_p99_ms: float | None = setting(
+        None, "p99 latency budget over all requests, e.g. 200", min=0, max=_DAY_MS
+    )
+    budget_endpoints_ms: dict[str, float] = setting(
+        {},
+        "latency budgets per endpoint, e.g. {'p95 GET /pets/{id}': 150}",
+        check=_check_stress_budgets,
+    )
+    budget_min_rps: float | None = setting(
+        None, "fewest completed requests/s, e.g. 20", min=0, max=10_000_000
+    )
+    budget_error_rate_percent: float | None = setting(
+        None, "most failed requests, in percent", min=0, max=100
+    )
+    budget_failed_scenarios_percent: float | None = setting(
+        None, "most failed scenarios, in percent", min=0, max=100
+    )
+
+
 SECTIONS: dict[str, type] = {
     "api": ApiSettings,
     "redis": RedisSettings,
@@ -381,6 +490,7 @@ SECTIONS: dict[str, type] = {
     "profiling": ProfilingSettings,
     "report": ReportSettings,
     "imports": ImportSettings,
+    "stress": StressSettings,
 }
 """Section name -> dataclass. ``apis.<name>`` sections reuse :class:`ApiSettings`."""
 
@@ -401,6 +511,7 @@ LEGACY_ENV: dict[str, str] = {
     "API_POOL_CONNECTIONS": "api.pool_connections",
     "API_POOL_MAXSIZE": "api.pool_maxsize",
     "API_ENABLE_WARMUP": "api.enable_warmup",
+    "STRESS_MULTIPLIER": "stress.multiplier",
 }
 """The reference document's environment variable names; ``QHUB_<same>`` wins over each."""
 

@@ -2,7 +2,8 @@
 
 ``enable_optimization()`` starts recording every import (cost and cause) and puts the
 configured ``imports.lazy_modules`` behind lazy loaders; ``get_optimization_report()``
-summarises what was recorded; ``audit_step_definitions(folder)`` runs the static audit.
+summarises what was recorded; ``audit_step_definitions(folder)`` runs the static audit
+(:mod:`qhub.audit`, imported only then).
 """
 
 from __future__ import annotations
@@ -16,8 +17,6 @@ from qhub.imports.profiler import HISTORY, RECORDER, ImportProfile
 
 if TYPE_CHECKING:
     from qhub.config import QHubConfig
-
-_OPPORTUNITY_RULES = ("QH101", "QH102", "QH103", "QH105", "QH106", "QH107")
 
 
 class ImportOptimizer:
@@ -112,7 +111,9 @@ class ImportOptimizer:
     def audit_step_definitions(
         self, directory: str | os.PathLike[str], **options: Any
     ) -> dict[str, Any]:
-        """Static audit of a steps folder (see :func:`audit_step_definitions`)."""
+        """Static audit of a steps folder (see :func:`qhub.audit.audit_step_definitions`)."""
+        from qhub.audit.api import audit_step_definitions
+
         options.setdefault("heavy_threshold_ms", self.heavy_threshold_ms)
         return audit_step_definitions(directory, config=self.config, **options)
 
@@ -121,27 +122,4 @@ def _still_lazy(module: types.ModuleType) -> bool:
     """True while a LazyLoader module has not been executed yet."""
     cls: type = object.__getattribute__(module, "__class__")
     return cls.__name__ in {"_LazyModule", "_MissingModule"}
-
-
-def audit_step_definitions(
-    directory: str | os.PathLike[str],
-    *,
-    config: QHubConfig | None = None,
-    **options: Any,
-) -> dict[str, Any]:
-    """Audit the step files in ``directory``: ``files_analyzed``, ``optimization_opportunities``
-    (import findings with suggestions), plus ``findings``, ``total_load_ms``, ``saving_ms``.
-    """
-    from qhub.imports.auditor import run_audit
-
-    result = run_audit([directory], config=config, **options)
-    findings = [f.as_dict() for f in result.findings]
-    return {
-        "files_analyzed": len(result.files),
-        "optimization_opportunities": [f for f in findings if f["rule"] in _OPPORTUNITY_RULES],
-        "findings": findings,
-        "total_load_ms": result.total_load_ms,
-        "saving_ms": result.saving_ms,
-        "modules": {k: v.as_dict() for k, v in result.modules.items()},
-    }
 

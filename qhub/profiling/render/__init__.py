@@ -1,11 +1,35 @@
-"""Report renderers: ``render(report) -> str``, one module per format."""
+"""Report renderers: one module per format, one interface.
+
+Every renderer is ``render(report: Report, options: RenderOptions) -> str`` (the
+:class:`Renderer` protocol): it reads the frozen :class:`~qhub.profiling.reporting.Report`
+and returns text; it writes nothing. :func:`write_reports` writes the configured formats
+atomically; :func:`qhub.profiling.render.terminal_summary.render_summary` is the short
+end-of-run summary.
+"""
 
 from __future__ import annotations
 
-from collections.abc import Callable
-from typing import Any
+from collections.abc import Sequence
+from pathlib import Path
+from typing import TYPE_CHECKING
 
-FORMATS = ("json", "html", "markdown", "prometheus", "text")
+from qhub.exceptions import ProfilerError
+from qhub.profiling.render.base import Renderer, RenderOptions
+
+if TYPE_CHECKING:
+    from qhub.profiling.reporting import Report
+
+__all__ = [
+    "FILE_NAMES",
+    "FORMATS",
+    "RenderOptions",
+    "Renderer",
+    "preload",
+    "renderer",
+    "write_reports",
+]
+
+FORMATS = ("json", "html", "markdown", "prometheus", "text", "junit", "github")
 
 FILE_NAMES = {
     "json": "qhub-report.json",
@@ -13,36 +37,76 @@ FILE_NAMES = {
     "markdown": "qhub-report.md",
     "prometheus": "qhub-metrics.prom",
     "text": "qhub-report.txt",
+    "junit": "qhub-junit.xml",
+    "github": "qhub-annotations.txt",
+}
+
+_MODULES = {
+    "json": "json_report",
+    "html": "html_report",
+    "markdown": "markdown_report",
+    "prometheus": "prometheus_report",
+    "text": "text_report",
+    "junit": "junit_report",
+    "github": "github_annotations",
 }
 
 
-def renderer(fmt: str) -> Callable[[dict[str, Any]], str]:
+def renderer(fmt: str) -> Renderer:
     """The ``render`` function of format ``fmt`` (ValueError listing the choices)."""
-    if fmt == "json":
-        from qhub.profiling.render.json_report import render
-    elif fmt == "html":
-        from qhub.profiling.render.html_report import render
-    elif fmt == "markdown":
-        from qhub.profiling.render.markdown_report import render
-    elif fmt == "prometheus":
-        from qhub.profiling.render.prometheus_report import render
-    elif fmt == "text":
-        from qhub.profiling.render.text_report import render
-    else:
+    module = _MODULES.get(fmt)
+    if module is None:
         raise ValueError(f"unknown report format {fmt!r} (choose from {', '.join(FORMATS)})")
+    import importlib
+
+    render: Renderer = importlib.import_module(f"qhub.profiling.render.{module}").render
     return render
 
 
-def preload(formats: list[str]) -> None:
+def preload(formats: Sequence[str]) -> None:
     """Import the renderers of ``formats`` (and read the HTML assets) ahead of the run's end.
 
     Called when the run starts, so the end-of-run report writing does not pay for imports
     (the HTML renderer's take ~15 ms); unknown formats are left for the writer to report.
     """
-    for fmt in formats:
-        if fmt in FORMATS:
+    for fmt in ("text", *formats):
+        if fmt in _MODULES:
             renderer(fmt)
     if "html" in formats:
         from qhub.profiling.render.html_report import preload_assets
 
         preload_assets()
+    from qhub.profiling.render import terminal_summary  # noqa: F401
+
+
+def write_reports(
+    report: Report, directory: Path, formats: Sequence[str], options: RenderOptions
+) -> list[Path]:
+    """Render ``report`` in each format into ``directory`` (atomically); returns the paths.
+
+    A format that cannot be written is said in one warning line; the others are still
+    written.
+    """
+    from qhub._atomic import AtomicWriteError, atomic_write_text
+    from qhub._warn import warn
+
+    unknown = [f for f in formats if f not in FORMATS]
+    if unknown:
+        raise ProfilerError(
+            f"unknown report format {unknown[0]!r} (choose from {', '.join(FORMATS)})"
+        )
+    try:
+        directory.mkdir(parents=True, exist_ok=True)
+    except OSError as exc:
+        warn(f"cannot create the report folder {directory}: {exc.strerror or exc}")
+        return []
+    written = []
+    for fmt in dict.fromkeys(formats):
+        path = directory / FILE_NAMES[fmt]
+        try:
+            atomic_write_text(path, renderer(fmt)(report, options))
+        except AtomicWriteError as exc:
+            warn(str(exc))
+            continue
+        written.append(path)
+    return written

@@ -1,12 +1,30 @@
-"""Small formatting helpers shared by the text and markdown renderers."""
+"""Formatting shared by the renderers: durations, safe short text, stats lines, verdicts."""
 
 from __future__ import annotations
 
+from collections.abc import Mapping, Sequence
 from typing import Any
+
+from qhub.profiling._clean import clean_line
+from qhub.profiling.record import RunRecord
+from qhub.profiling.verdict import Comparison, Verdict
+
+KIND_LABELS = {"step_definition": "step", "scenario": "scenario", "method": "block"}
 
 
 def seconds(ms: float) -> str:
     return f"{ms / 1000:.3f} s"
+
+
+def duration_ms(ms: float) -> str:
+    """``850 µs``, ``12.3 ms``, ``1.24 s``, ``2 min 05 s``."""
+    if ms >= 120_000:
+        return f"{int(ms // 60_000)} min {int(ms % 60_000 // 1000):02d} s"
+    if ms >= 1000:
+        return f"{ms / 1000:.2f} s"
+    if ms >= 1:
+        return f"{ms:.1f} ms"
+    return f"{ms * 1000:.0f} µs"
 
 
 def duration(s: float) -> str:
@@ -14,46 +32,72 @@ def duration(s: float) -> str:
     return f"{s:.2f} s" if s >= 1 else f"{s * 1000:.1f} ms"
 
 
-def short(text: str, width: int = 60) -> str:
-    text = " ".join(str(text).split())
-    return text if len(text) <= width else text[: width - 1] + "…"
+def short(text: Any, width: int = 60) -> str:
+    """One safe line (bidi and control characters made visible), at most ``width`` chars."""
+    line = clean_line(str(text))
+    return line if len(line) <= width else line[: width - 1] + "…"
 
 
-def cache_line(stats: dict[str, Any]) -> str | None:
-    cache = stats.get("cache")
-    if not isinstance(cache, dict) or "hit_rate_percent" not in cache:
+def plural(n: int, word: str) -> str:
+    return f"{n} {word}{'' if n == 1 else 's'}"
+
+
+def by_status(counts: Mapping[str, int], order: Sequence[str] = ("passed", "failed")) -> str:
+    """``12 passed, 1 failed, 2 skipped`` (zero counts left out, known statuses first)."""
+    names = [*order, *sorted(k for k in counts if k not in order)]
+    return ", ".join(f"{counts[k]} {k}" for k in names if counts.get(k))
+
+
+def stats_sets(record: RunRecord) -> list[dict[str, Any]]:
+    """The run's ``stats`` dict, or each part's in a merged record."""
+    stats = record.stats or {}
+    if record.run.merged:
+        return [s for s in stats.values() if isinstance(s, dict)]
+    return [dict(stats)]
+
+
+def _num(value: Any) -> float:
+    try:
+        return float(value or 0)
+    except (TypeError, ValueError):
+        return 0.0
+
+
+def cache_line(sets: Sequence[Mapping[str, Any]]) -> str | None:
+    """``cache: 80.0% hits (12 hits, 3 misses)`` summed over parts, or ``None``."""
+    found = [s["cache"] for s in sets if isinstance(s.get("cache"), dict)]
+    if not found:
         return None
-    return (
-        f"cache hit rate {float(cache['hit_rate_percent']):.1f}% "
-        f"({cache.get('hits', '?')} hits, {cache.get('misses', '?')} misses)"
-    )
+    hits = sum(_num(c.get("hits")) for c in found)
+    misses = sum(_num(c.get("misses")) for c in found)
+    if not hits + misses:
+        return None
+    rate = 100.0 * hits / (hits + misses) if hits + misses else 0.0
+    return f"cache: {rate:.1f}% hits ({hits:.0f} hits, {misses:.0f} misses)"
 
 
-def pool_lines(stats: dict[str, Any]) -> list[str]:
-    api = stats.get("api")
-    if not isinstance(api, dict):
-        return []
-    lines = []
-    for name, pool in sorted(api.items()):
-        if not isinstance(pool, dict):
+def pool_lines(sets: Sequence[Mapping[str, Any]]) -> list[str]:
+    """``API default: 40 requests, connection reuse 95.0% (38 reused, 2 opened)`` per API."""
+    by_api: dict[str, dict[str, float]] = {}
+    for stats in sets:
+        api = stats.get("api")
+        if not isinstance(api, dict):
             continue
-        created = pool.get("connections_created", 0) or 0
-        reused = pool.get("connections_reused", 0) or 0
-        share = 100.0 * reused / (created + reused) if (created + reused) else 0.0
+        for name, pool in api.items():
+            if isinstance(pool, dict):
+                slot = by_api.setdefault(str(name), {"requests": 0, "created": 0, "reused": 0})
+                slot["requests"] += _num(pool.get("requests"))
+                slot["created"] += _num(pool.get("connections_created"))
+                slot["reused"] += _num(pool.get("connections_reused"))
+    lines = []
+    for name, f in sorted(by_api.items()):
+        total = f["created"] + f["reused"]
+        share = 100.0 * f["reused"] / total if total else 0.0
         lines.append(
-            f"API {name}: {pool.get('requests', '?')} requests, connection reuse {share:.1f}%"
-            f" ({reused} reused, {created} opened)"
+            f"API {short(name, 30)}: {f['requests']:.0f} requests, connection reuse {share:.1f}%"
+            f" ({f['reused']:.0f} reused, {f['created']:.0f} opened)"
         )
     return lines
-
-
-def change_line(c: dict[str, Any]) -> str:
-    return (
-        f"{c['change_percent']:+.1f}%  {c['baseline_median_ms']:.3f}"
-        f" -> {c['current_median_ms']:.3f}"
-        f" ms (p={c['p_value']:.2g}, n={c['baseline_samples']}/{c['current_samples']})"
-        f"  {c['kind']}: {short(c['name'])} [{c['key']}]"
-    )
 
 
 _DATA_SUMS = (
@@ -62,39 +106,25 @@ _DATA_SUMS = (
 )  # fmt: skip
 
 
-def stats_sets(report: dict[str, Any]) -> list[dict[str, Any]]:
-    """The run's ``stats`` dict, or each worker's in a merged report."""
-    stats = report.get("stats") or {}
-    if report["run"].get("workers", 1) > 1:
-        return [s for s in stats.values() if isinstance(s, dict)]
-    return [stats] if isinstance(stats, dict) else []
-
-
-def data_totals(sets: list[dict[str, Any]]) -> dict[str, float] | None:
-    """Test-data metrics summed over workers (hit rate recomputed), or ``None``."""
+def data_line(sets: Sequence[Mapping[str, Any]]) -> str | None:
+    """``test data: 12 hits / 3 misses (80.0%), ... generation 1.20 s vs retrieval 4.0 ms``."""
     found = [s["data"] for s in sets if isinstance(s.get("data"), dict)]
     if not found:
         return None
-    total = {k: sum(float(d.get(k) or 0) for d in found) for k in _DATA_SUMS}
-    lookups = total["hits"] + total["misses"]
-    total["hit_rate_percent"] = 100.0 * total["hits"] / lookups if lookups else 0.0
-    return total
-
-
-def data_line(sets: list[dict[str, Any]]) -> str | None:
-    """``test data: 12 hits / 3 misses (80.0%), ... generation 1.20 s vs retrieval 4.0 ms``."""
-    d = data_totals(sets)
-    if d is None:
+    d = {k: sum(_num(x.get(k)) for x in found) for k in _DATA_SUMS}
+    lookups = d["hits"] + d["misses"]
+    if not lookups and not d["records_generated"]:
         return None
+    rate = 100.0 * d["hits"] / lookups if lookups else 0.0
     return (
         f"test data: {d['hits']:.0f} hits / {d['misses']:.0f} misses"
-        f" ({d['hit_rate_percent']:.1f}%), {d['records_generated']:.0f} records generated,"
+        f" ({rate:.1f}%), {d['records_generated']:.0f} records generated,"
         f" {d['faker_calls']:.0f} Faker calls, generation {duration(d['data_generation_time'])}"
         f" vs retrieval {duration(d['data_retrieval_time'])}"
     )
 
 
-def budget_rows(sets: list[dict[str, Any]]) -> list[dict[str, Any]]:
+def budget_rows(sets: Sequence[Mapping[str, Any]]) -> list[dict[str, Any]]:
     """Every API latency budget row, with ``api`` (and ``worker`` index when merged)."""
     rows = []
     for index, stats in enumerate(sets):
@@ -108,14 +138,14 @@ def budget_rows(sets: list[dict[str, Any]]) -> list[dict[str, Any]]:
     return rows
 
 
-def budget_verdict(row: dict[str, Any]) -> str:
+def budget_verdict(row: Mapping[str, Any]) -> str:
     """``pass``, ``FAIL`` or ``no requests`` for one budget row."""
     passed = row.get("passed")
     return "no requests" if passed is None else ("pass" if passed else "FAIL")
 
 
-def budget_lines(sets: list[dict[str, Any]]) -> list[str]:
-    """The API latency budgets section of the terminal summary (empty when none)."""
+def budget_lines(sets: Sequence[Mapping[str, Any]]) -> list[str]:
+    """The API latency budgets section of the text report (empty when none)."""
     rows = budget_rows(sets)
     if not rows:
         return []
@@ -127,9 +157,57 @@ def budget_lines(sets: list[dict[str, Any]]) -> list[str]:
     ]  # fmt: skip
     for row, verdict in zip(rows, verdicts, strict=True):
         p95 = row.get("p95_ms")
-        shown = f"p95 {float(p95):.1f} ms" if p95 is not None else "p95 -"
+        shown = f"p95 {_num(p95):.1f} ms" if p95 is not None else "p95 -"
         lines.append(
-            f"  {verdict:<11} {row['api']} {short(str(row['endpoint']), 50)}: {shown}"
-            f" (budget {float(row.get('budget_ms') or 0):.1f} ms)"
+            f"  {verdict:<11} {short(row['api'], 30)} {short(row['endpoint'], 50)}: {shown}"
+            f" (budget {_num(row.get('budget_ms')):.1f} ms)"
         )
     return lines
+
+
+# -- verdict -----------------------------------------------------------------------------------
+
+
+def counts_line(verdict: Verdict) -> str:
+    """``1 regression of 14 compared; 3 not comparable (2 new, 1 gone)``, or no baseline."""
+    if verdict.baseline is None:
+        return "no baseline: nothing compared (`qhub baseline set` pins one)"
+    c = verdict.counts
+    parts = [f"{plural(c.regressions, 'regression')} of {c.compared} compared"]
+    if c.improvements:
+        parts.append(f"{plural(c.improvements, 'improvement')}")
+    if c.not_comparable:
+        why = ", ".join(
+            f"{n} {label}"
+            for n, label in (
+                (c.new, "new"),
+                (c.gone, "gone"),
+                (c.too_few_samples, "too few samples"),
+            )
+            if n
+        )
+        parts.append(f"{c.not_comparable} not comparable ({why})")
+    return "; ".join(parts)
+
+
+def baseline_label(verdict: Verdict) -> str:
+    b = verdict.baseline
+    if b is None:
+        return "no baseline"
+    return f"{b.source} ({plural(len(b.runs), 'run')})"
+
+
+def change_text(c: Comparison) -> str:
+    """``+210.0%  15.10 -> 46.80 ms``."""
+    pct = f"{c.change_percent:+.1f}%" if c.change_percent is not None else "new cost"
+    return f"{pct}  {c.baseline_ms or 0:.2f} -> {c.current_ms or 0:.2f} ms"
+
+
+def comparison_line(c: Comparison, width: int = 60) -> str:
+    """One line per compared item, for the terminal and ``qhub check``."""
+    tag = {"regression": "SLOWER", "improvement": "faster"}.get(c.verdict, c.verdict)
+    where = f" [{short(c.location, 50)}]" if c.location else ""
+    return (
+        f"{tag} {change_text(c)}  {KIND_LABELS.get(c.kind, c.kind)}: {short(c.name, width)}"
+        f"{where} ({c.method})"
+    )

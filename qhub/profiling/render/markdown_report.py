@@ -1,100 +1,125 @@
-"""A short Markdown report for pull-request comments and CI step summaries."""
+"""A short Markdown report for pull-request comments and CI step summaries.
+
+``qhub check`` appends it to ``$GITHUB_STEP_SUMMARY`` when that is set.
+"""
 
 from __future__ import annotations
 
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from qhub.profiling.render._fmt import (
+    KIND_LABELS,
+    baseline_label,
     budget_rows,
     budget_verdict,
+    by_status,
+    counts_line,
     data_line,
     seconds,
     short,
     stats_sets,
 )
+from qhub.profiling.render.base import RenderOptions
+
+if TYPE_CHECKING:
+    from qhub.profiling.reporting import Report
 
 TOP = 5
 
 
-def _cell(text: Any) -> str:
-    """Table-cell text: pipes, backticks and angle brackets neutralised."""
+def _cell(text: Any, width: int = 60) -> str:
+    """Table-cell text: one safe line; pipes, backticks and angle brackets neutralised."""
     return (
-        str(text).replace("\\", "\\\\").replace("|", "\\|").replace("`", "'")
-        .replace("<", "&lt;").replace(">", "&gt;").replace("\n", " ")
+        short(text, width).replace("\\", "\\\\").replace("|", "\\|").replace("`", "'")
+        .replace("<", "&lt;").replace(">", "&gt;")
     )  # fmt: skip
 
 
-def render(report: dict[str, Any], html_link: str | None = "qhub-report.html") -> str:
-    run, totals = report["run"], report["totals"]
-    analysis = report.get("analysis") or {}
-    regressions = analysis.get("regressions", [])
-    violations = (analysis.get("budgets") or {}).get("violations", [])
-    leak = analysis.get("leak", False)
-    icon = "❌" if regressions or leak or violations else "✅"
+def _headline(report: Report) -> str:
+    verdict = report.verdict
+    violations = len(verdict.budgets.violations)
+    if verdict.baseline is None:
+        icon, text = "⚪", "no baseline: nothing compared"
+    elif verdict.counts.regressions or verdict.leak or violations:
+        icon, text = "❌", counts_line(verdict)
+    else:
+        icon, text = "✅", counts_line(verdict)
+    extra = (f", {violations} budget violation(s)" if violations else "") + (
+        ", memory leak" if verdict.leak else ""
+    )
+    return f"### {icon} qhub performance: {_cell(text, 200)}{extra}"
+
+
+def render(report: Report, options: RenderOptions) -> str:
+    record, verdict = report.record, report.verdict
+    run, totals = record.run, record.totals
+    pooled = f", pooled over {len(run.pooled_runs)} runs" if run.pooled else ""
     out = [
-        f"### {icon} qhub performance: {len(regressions)} regression(s), "
-        f"{len(violations)} budget violation(s){', memory leak' if leak else ''}",
+        _headline(report),
         "",
-        f"Run `{_cell(run['id'])}` ({_cell(run.get('status', '?'))}): "
-        f"wall {seconds(run['wall_ms'])}, "
-        f"{totals['scenarios']} scenarios, {totals['steps']} steps"
-        + (f", commit `{_cell(str(run['git_commit'])[:10])}`" if run.get("git_commit") else ""),
+        f"Run `{_cell(run.id)}` ({_cell(run.status)}{pooled}): wall {seconds(run.wall_ms)},"
+        f" {totals.scenarios} scenarios ({_cell(by_status(totals.scenarios_by_status), 80)}),"
+        f" {totals.steps} steps"
+        + (f", commit `{_cell(str(run.git_commit)[:10])}`" if run.git_commit else "")
+        + (" (uncommitted changes)" if run.git_dirty else "")
+        + f"; baseline: {_cell(baseline_label(verdict), 80)}",
         "",
     ]
-    if analysis.get("baseline") is None:
-        out += ["_No baseline pinned: `qhub baseline set`._", ""]
-    if regressions:
-        out += ["| Change | Baseline ms | Now ms | p | What |", "|---:|---:|---:|---:|---|"]
+    for warning in verdict.warnings:
+        out.append(f"> ⚠️ {_cell(warning, 200)}")
+    for note in report.notes:
+        out.append(f"> {_cell(note, 200)}")
+    if verdict.warnings or report.notes:
+        out.append("")
+    changes = (*verdict.regressions, *verdict.improvements)
+    if changes:
+        out += ["| Change | Baseline ms | Now ms | Method | What |", "|---:|---:|---:|---|---|"]
         out += [
-            f"| {c['change_percent']:+.1f}% | {c['baseline_median_ms']:.2f}"
-            f" | {c['current_median_ms']:.2f}"
-            f" | {c['p_value']:.2g} | {c['kind']}: {_cell(short(c['name']))} |"
-            for c in regressions[:TOP]
+            f"| {'+' if c.verdict == 'regression' else ''}"
+            f"{'' if c.change_percent is None else format(c.change_percent, '+.1f') + '%'}"
+            f" | {c.baseline_ms or 0:.2f} | {c.current_ms or 0:.2f} | {_cell(c.method)}"
+            f" | {KIND_LABELS.get(c.kind, c.kind)}: {_cell(c.name)} |"
+            for c in changes[:TOP]
         ]
         out.append("")
-    improvements = analysis.get("improvements", [])
-    if improvements:
-        out += [
-            f"Improvements: {len(improvements)}"
-            f" (largest {improvements[-1]['change_percent']:+.1f}%)",
-            "",
-        ]
+    if verdict.not_compared:
+        shown = ", ".join(f"{_cell(c.name, 40)} ({c.verdict})" for c in verdict.not_compared[:TOP])
+        more = len(verdict.not_compared) - TOP
+        out += [f"Not compared: {shown}" + (f" and {more} more" if more > 0 else ""), ""]
+    failed = [s for s in record.scenarios if s.status in ("failed", "error")]
+    if failed:
+        out += ["| Failed scenario | Error |", "|---|---|"]
+        out += [f"| {_cell(s.name)} | {_cell(s.error or '?', 120)} |" for s in failed[:TOP]]
+        out.append("")
+    violations = verdict.budgets.violations
     if violations:
         out += ["| Budget | Value | Limit | What |", "|---|---:|---:|---|"]
         out += [
-            f"| {v['budget']} | {v['value']:.1f} {v['unit']} | {v['limit']:.1f}"
-            f" | {_cell(short(v['name']))} |"
+            f"| {v.budget} | {v.value:.1f} {v.unit} | {v.limit:.1f} | {_cell(v.name)} |"
             for v in violations[:TOP]
         ]
         out.append("")
-    steps = report["step_definitions"][:TOP]
+    steps = record.step_definitions[:TOP]
     if steps:
-        out += [
-            "**Slowest step definitions**",
-            "",
-            "| Total ms | Calls | p95 ms | Step |",
-            "|---:|---:|---:|---|",
-        ]
-        out += [
-            f"| {r['total_ms']:.1f} | {r['count']} | {r['p95_ms']:.2f}"
-            f" | {_cell(short(r['pattern']))} |"
-            for r in steps
-        ]
+        out += ["**Slowest step definitions**", "", "| Total ms | Calls | p95 ms | Step |",
+                "|---:|---:|---:|---|"]  # fmt: skip
+        out += [f"| {r.total_ms:.1f} | {r.count} | {r.p95_ms:.2f} | {_cell(r.pattern)} |"
+                for r in steps]  # fmt: skip
         out.append("")
-    sets = stats_sets(report)
+    sets = stats_sets(record)
     line = data_line(sets)
     if line is not None:
-        out += [_cell(line[0].upper() + line[1:]), ""]
+        out += [_cell(line[0].upper() + line[1:], 300), ""]
     budgets = budget_rows(sets)
     if budgets:
         out += ["| API budget | p95 ms | Budget ms | Result |", "|---|---:|---:|---|"]
         out += [
-            f"| {_cell(b['api'])} {_cell(short(str(b['endpoint'])))}"
+            f"| {_cell(b['api'])} {_cell(b['endpoint'])}"
             f" | {'-' if b.get('p95_ms') is None else format(float(b['p95_ms']), '.1f')}"
             f" | {float(b.get('budget_ms') or 0):.1f} | {budget_verdict(b)} |"
             for b in budgets
         ]
         out.append("")
-    if html_link:
-        out.append(f"Full report: [{_cell(html_link)}]({html_link})")
+    if options.link:
+        out.append(f"Full report: [{_cell(options.link)}]({options.link.replace(')', '%29')})")
     return "\n".join(out) + "\n"

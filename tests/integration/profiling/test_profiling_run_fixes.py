@@ -93,10 +93,11 @@ def test_first_run_resolves_every_definition(tmp_path: Path, behave_run: Any, mo
     args = ["--runner=qhub.behave:Runner"] if mode == "runner" else []
     result = behave_run(root, *args, env={"PYTHONPATH": str(root / "features/steps")})
     assert result.returncode == 0, result.output
-    rows = {r["key"]: r for r in _report(root)["step_definitions"]}
-    assert "<undefined>" not in rows, rows.get("<undefined>")
-    assert rows["features/steps/colour_steps.py:17"]["count"] == 2
-    assert rows["features/steps/colour_steps.py:17"]["pattern"] == "the colour {c:Colour}"
+    rows = {r["location"]: r for r in _report(root)["step_definitions"]}
+    assert not any(k.startswith("<undefined>") for k in rows), rows
+    colour = rows["features/steps/colour_steps.py:17"]
+    assert (colour["count"], colour["pattern"]) == (2, "the colour {c:Colour}")
+    assert colour["key"] == "features/steps/colour_steps.py::given::the colour {c:Colour}"
     assert rows["features/steps/colour_steps.py:22"]["count"] == 2
     library = {k: r for k, r in rows.items() if k.split(":")[0].endswith("qhub/steps/data.py")}
     assert sorted(r["pattern"] for r in library.values()) == [
@@ -144,8 +145,8 @@ def test_corrupt_history_announced_once(tmp_path: Path, behave_run: Any) -> None
     warnings = [ln for ln in result.stderr.splitlines() if ln.startswith("qhub: warning:")]
     assert len(warnings) == 1, result.stderr
     assert re.fullmatch(
-        r"qhub: warning: history database \.qhub/history\.db was unreadable; "
-        r"moved to \.qhub/history\.db\.corrupt-\d{8}T\d{6}; starting a new one",
+        r"qhub: warning: run history \.qhub/history\.db was damaged \(file is not a database\);"
+        r" moved to \.qhub/history\.db\.corrupt-\d{8}T\d{6}-\d+-0; starting a new one",
         warnings[0],
     ), warnings[0]
     assert "history.db" not in result.stdout

@@ -71,14 +71,17 @@ class FakeFeature:
     status: str = "passed"
 
 
-def definition(name: str, line: int, pattern: str | None = None) -> FakeMatch:
-    """A fake step definition: a distinct function with a steps/x.py:line location."""
+def definition(
+    name: str, line: int, pattern: str | None = None, file: str = "steps/x.py"
+) -> FakeMatch:
+    """A fake step definition: a distinct function at ``file:line`` (default steps/x.py)."""
 
     def func(context: Any) -> None:
         return None
 
     func.__name__ = name
-    return FakeMatch(func=func, location=f"steps/x.py:{line}", pattern=pattern or name)
+    func.__qualname__ = name
+    return FakeMatch(func=func, location=f"{file}:{line}", pattern=pattern or name)
 
 
 class Driver:
@@ -131,9 +134,22 @@ class Driver:
         self.rss.grow_mb(grow_mb)
         self.end("step", step, after_hook_ms)
 
-    def finish(self, after_all_ms: float = 0.0) -> list[Path]:
+    def finish(self, after_all_ms: float = 0.0, features: Any = None) -> list[Path]:
         self.hook("after_all", None, after_all_ms)
-        return self.obs.finish({"cache": {"hits": 3, "misses": 1, "hit_rate_percent": 75.0}})
+        return self.obs.finish(
+            {"cache": {"hits": 3, "misses": 1, "hit_rate_percent": 75.0}}, features=features
+        )
+
+    @property
+    def record(self) -> Any:
+        """This run's frozen record (after :meth:`finish`)."""
+        assert self.obs.outcome is not None, "finish() produced nothing"
+        return self.obs.outcome.record
+
+    @property
+    def report(self) -> Any:
+        assert self.obs.outcome is not None and self.obs.outcome.report is not None
+        return self.obs.outcome.report
 
 
 @pytest.fixture
@@ -176,3 +192,97 @@ def fx() -> Any:
         FakeRss=FakeRss,
         Driver=Driver,
     )
+
+
+def make_record(
+    run_id: str = "run-1",
+    part: str | None = None,
+    samples: list[float] | None = None,
+    *,
+    status: str = "passed",
+    worker: str | None = None,
+    pattern: str = "a",
+    scenario_ms: float | None = None,
+    finished_at: str = "2026-01-01T00:00:00Z",
+    **meta: Any,
+) -> Any:
+    """A hand-made RunRecord: one step definition, one scenario (no collector involved)."""
+    from qhub.profiling.record import (
+        Attribution,
+        Memory,
+        Part,
+        RunMeta,
+        RunRecord,
+        ScenarioRow,
+        StepDefinitionRow,
+        TextFigures,
+        Totals,
+    )
+
+    samples = samples if samples is not None else [1.0, 2.0, 3.0]
+    total = round(sum(samples), 3)
+    ordered = sorted(samples)
+    row = StepDefinitionRow(
+        key=f"steps/a.py::given::{pattern}", location="steps/a.py:1", file="steps/a.py", line=1,
+        step_type="given", pattern=pattern, function=pattern, count=len(samples), nested_calls=0,
+        total_ms=total, mean_ms=round(total / len(samples), 3) if samples else 0.0,
+        min_ms=ordered[0] if samples else 0.0, p50_ms=ordered[len(ordered) // 2] if samples else 0,
+        p95_ms=ordered[-1] if samples else 0.0, max_ms=ordered[-1] if samples else 0.0,
+        statuses={"passed": len(samples)}, rss_delta_mb=0.0, tracemalloc_peak_kb=0.0,
+        texts=(TextFigures(f"Given {pattern}", len(samples), total, 1.0, max(samples or [0])),),
+        samples_ms=tuple(samples),
+    )  # fmt: skip
+    scenario = ScenarioRow(
+        key="features/a.feature::s", location="features/a.feature:3", file="features/a.feature",
+        line=3, name="s", feature="F", status="failed" if status == "failed" else "passed",
+        duration_ms=scenario_ms if scenario_ms is not None else total, hooks_ms=0.0, steps=1,
+        rss_start_mb=10.0, rss_end_mb=10.0, rss_delta_mb=0.0,
+        error="AssertionError: boom" if status == "failed" else None, worker=worker,
+    )  # fmt: skip
+    return RunRecord(
+        run=RunMeta(
+            id=run_id,
+            part=part or run_id,
+            worker_id=worker,
+            status=status,
+            wall_ms=100.0,
+            finished_at=finished_at,
+            host="h",
+            python="3.11.7",
+            qhub_version="0.1",
+            **meta,
+        ),
+        totals=Totals(
+            features=1,
+            features_by_status={"passed": 1},
+            scenarios=1,
+            scenarios_by_status={scenario.status: 1},
+            steps=len(samples),
+            steps_by_status={"passed": len(samples)},
+            step_definitions=1,
+        ),
+        attribution=Attribution(
+            100.0,
+            100.0,
+            "process start",
+            "given",
+            (
+                Part("step_bodies", "step bodies", total, total),
+                Part("behave_other", "behave", 100.0 - total, 100.0 - total),
+            ),
+        ),
+        step_definitions=(row,),
+        scenarios=(scenario,),
+        features=(),
+        hooks=(),
+        step_modules=(),
+        methods=(),
+        memory=Memory(),
+        stats={},
+    )
+
+
+@pytest.fixture
+def record_factory() -> Any:
+    """``record_factory(run_id, part, samples, status=..., ...)`` -> a hand-made RunRecord."""
+    return make_record

@@ -15,10 +15,19 @@ from collections import Counter
 from pathlib import Path
 from typing import Any
 
-from qhub.profiling.history import History
-from qhub.profiling.stats import percentile, percentile_sorted
+import orjson
+
+from qhub.profiling.history import open_history
+from qhub.profiling.record import to_json
+from qhub.profiling.timings import percentile, percentile_sorted
 
 MB = 1024 * 1024
+KEYS = {
+    "steps/x.py:10": "steps/x.py::given::I wait {n} ms",
+    "steps/x.py:20": "steps/x.py::given::I log in with token=<redacted>",
+    "steps/x.py:30": "steps/x.py::given::it is fine",
+    "<undefined>": "<undefined>::given::(undefined step)",
+}
 
 
 def _pct(values: list[int], q: float) -> float:
@@ -118,7 +127,7 @@ def _expected(seen: list[dict[str, Any]]) -> list[dict[str, Any]]:
         thinned = ns if n <= 2000 else [ns[int(i * (n / 2000))] for i in range(2000)]
         rows.append(
             {
-                "key": key,
+                "key": KEYS[key],
                 "count": n,
                 "total_ms": _ms(sum(ns)),
                 "mean_ms": round(sum(ns) / 1_000_000 / n, 3),
@@ -147,7 +156,8 @@ def _expected(seen: list[dict[str, Any]]) -> list[dict[str, Any]]:
     return sorted(rows, key=lambda r: -r["total_ms"])
 
 
-def _aggregates(rows: list[dict[str, Any]]) -> list[dict[str, Any]]:
+def _aggregates(rows: Any) -> list[dict[str, Any]]:
+    rows = orjson.loads(to_json(list(rows)))
     fields = ("key", "count", "total_ms", "mean_ms", "min_ms", "p50_ms", "p95_ms", "max_ms",
               "statuses", "rss_delta_mb", "texts", "samples_ms")  # fmt: skip
     return [{f: r[f] for f in fields} for r in rows]
@@ -157,47 +167,51 @@ class TestRepeatedStepsAggregates:
     """12,000 steps over 7 texts, 3 definitions plus undefined steps."""
 
     def test_document_matches_brute_force(self, make_observer: Any, fx: Any) -> None:
-        d = make_observer()
+        d = make_observer(**{"profiling.memory_interval_ms": 0})  # RSS read at every step
         d.start()
         seen = _run(d, fx, 12_000)
         d.finish()
-        doc = d.obs.document
+        record = d.record
         expected = _expected(seen)
-        assert _aggregates(doc["step_definitions"]) == expected
-        # more than 2,000 samples: thinned in the document, exact figures over all of them
+        assert _aggregates(record.step_definitions) == expected
+        # more than 2,000 samples: thinned in the record, exact figures over all of them
         assert max(r["count"] for r in expected) > 2000
-        assert all(len(r["samples_ms"]) == min(2000, r["count"]) for r in doc["step_definitions"])
+        assert all(len(r.samples_ms) == min(2000, r.count) for r in record.step_definitions)
         # texts differing only in a secret are one row; patterns are redacted too
-        login = next(r for r in doc["step_definitions"] if r["key"] == "steps/x.py:20")
-        assert login["pattern"] == "I log in with token=<redacted>"
-        assert {t["text"] for t in login["texts"]} == {
+        login = next(r for r in record.step_definitions if r.location == "steps/x.py:20")
+        assert login.pattern == "I log in with token=<redacted>"
+        assert {t.text for t in login.texts} == {
             "Given I log in with token=<redacted>",
             "And I log in with token=<redacted>",
         }
-        totals = doc["totals"]
-        assert totals["steps"] == 12_000
-        assert totals["step_definitions"] == 4
-        assert totals["step_statuses"] == dict(
+        totals = record.totals
+        assert totals.steps == 12_000
+        assert totals.step_definitions == 4
+        assert totals.steps_by_status == dict(
             sum((Counter(r["statuses"]) for r in expected), Counter())
         )
-        bodies = next(p for p in doc["attribution"]["parts"] if p["name"] == "step_bodies")
-        assert bodies["ms"] == round(sum(s["ns"] for s in seen) / 1_000_000, 3)
+        assert record.attribution.ms("step_bodies") == round(sum(s["ns"] for s in seen) / 1e6, 3)
 
     def test_history_and_json_report_hold_the_same_rows(
         self, make_observer: Any, fx: Any, tmp_path: Path
     ) -> None:
-        d = make_observer(**{"report.formats": ["json", "markdown", "prometheus"]})
+        d = make_observer(
+            **{
+                "report.formats": ["json", "markdown", "prometheus"],
+                "profiling.memory_interval_ms": 0,
+            }
+        )
         d.start()
         seen = _run(d, fx, 3_000)
         written = d.finish()
         expected = _expected(seen)
         report = json.loads((tmp_path / "reports/qhub-report.json").read_text())
-        assert report["schema"] == "qhub.profile/1"
+        assert report["schema"] == "qhub.profile/2"
         assert _aggregates(report["step_definitions"]) == expected
-        with History(tmp_path / ".qhub/history.db") as history:
+        with open_history(d.obs.config, readonly=True) as history:
             (run,) = history.runs()
-            stored = history.load(run["id"])
-        assert _aggregates(stored["step_definitions"]) == expected
+            (stored,) = history.parts(run.id)
+        assert _aggregates(stored.step_definitions) == expected
         prom = (tmp_path / "reports/qhub-metrics.prom").read_text()
         for row in expected:
             assert f'definition="{row["key"]}"' in prom

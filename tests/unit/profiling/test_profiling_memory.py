@@ -5,7 +5,7 @@ from __future__ import annotations
 import random
 from typing import Any
 
-from qhub.profiling.memory import MemoryProfiler, detect_leak, linear_trend, rss_reader
+from qhub.profiling.rss import MemoryProfiler, detect_leak, linear_trend, rss_reader
 
 
 class TestTrend:
@@ -88,11 +88,6 @@ def test_leak_in_observer_names_scenarios(make_observer: Any, fx: Any) -> None:
         d.step(fx.FakeStep("x", match=step), 1, grow_mb=4.0 if i != 6 else 9.0)
         d.end("scenario", scenario)
     d.finish()
-    leak = (
-        d.obs.document
-        and __import__("json").loads(d.obs.config.path("reports/qhub-report.json").read_text())[
-            "analysis"
-        ]["leaks"][0]
-    )
-    assert leak["leak"] is True
-    assert leak["top_growth"][0] == {"name": "grows 6", "growth_mb": 9.0}
+    (leak,) = d.report.verdict.leaks
+    assert leak.leak is True
+    assert (leak.top_growth[0].name, leak.top_growth[0].growth_mb) == ("grows 6", 9.0)

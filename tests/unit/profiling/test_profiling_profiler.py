@@ -8,9 +8,9 @@ from typing import Any
 import pytest
 
 import qhub
-from qhub.exceptions import ProfilerError
-from qhub.profiling import profiler as profiler_module
-from qhub.profiling.profiler import PerformanceProfiler, profile_block
+from qhub.exceptions import PerformanceRegression, ProfilerError
+from qhub.profiling import performance as profiler_module
+from qhub.profiling.performance import PerformanceProfiler, profile_block
 
 
 def _profiler(fx: Any, **kw: Any) -> tuple[PerformanceProfiler, Any]:
@@ -85,7 +85,13 @@ class TestPerformanceProfiler:
         regressions = later.detect_performance_regressions(threshold_percent=25.0)
         assert [r["key"] for r in regressions] == ["query"]
         assert regressions[0]["change_percent"] == pytest.approx(50.0, abs=1)
+        assert (regressions[0]["direction"], regressions[0]["method"]) == (
+            "regression", "mann-whitney"
+        )  # fmt: skip
         assert later.detect_performance_regressions(threshold_percent=60.0) == []
+        with pytest.raises(PerformanceRegression, match=r"^1 method\(s\) slower .*: query$"):
+            later.assert_no_regressions(threshold_percent=25.0)
+        later.assert_no_regressions(threshold_percent=60.0)
 
     def test_no_baseline_no_regressions(self, fx: Any) -> None:
         prof, _ = _profiler(fx)
@@ -130,6 +136,12 @@ class TestGlobalProfiling:
         assert dashboard["profiling_report"]["summary"]["total_methods"] == 2
         assert dashboard["connection_pool_stats"] is None
         assert dashboard["memory_usage"]["samples"] == 2
+        profiler = qhub.profiling.get_global_profiler()
+        assert profiler.stats() == profiler.get_performance_report() | {
+            "summary": profiler.stats()["summary"]
+        }
+        assert profiler.memory_profiler is not None
+        assert profiler.memory_profiler.stats()["samples"] == 2
 
 
 def test_import_is_light() -> None:

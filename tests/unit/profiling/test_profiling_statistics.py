@@ -8,8 +8,8 @@ from typing import Any
 import pytest
 
 from qhub.profiling.mannwhitney import mann_whitney_u
-from qhub.profiling.regression import RegressionCheck
-from qhub.profiling.stats import TimingStats, percentile
+from qhub.profiling.regression import RegressionCheck, Threshold
+from qhub.profiling.timings import TimingStats, percentile
 
 
 class TestPercentiles:
@@ -89,66 +89,49 @@ def _noisy(rng: random.Random, center_ms: float, n: int, spread: float = 0.05) -
     return [center_ms * (1 + rng.uniform(-spread, spread)) for _ in range(n)]
 
 
-class TestRegressionRule:
-    """Threshold AND significance AND noise floor."""
+def _check(percent: float = 20.0, floor: float = 2.0) -> RegressionCheck:
+    return RegressionCheck(thresholds=(Threshold("median", percent, "%"),), noise_floor_ms=floor)
+
+
+class TestRegressionRuleOnManySamples:
+    """Threshold AND significance AND noise floor (the Mann-Whitney path)."""
 
     def test_thirty_percent_with_enough_samples_is_flagged(self) -> None:
         rng = random.Random(1)
-        change = RegressionCheck(20.0, 2.0).compare(
-            "step_definition", "steps/x.py:3", "slow", _noisy(rng, 130, 30), _noisy(rng, 100, 30)
-        )
-        assert change is not None
-        assert change.direction == "regression"
-        assert 25 < change.change_percent < 35
-        assert change.p_value < 0.01
+        d = _check().decide([_noisy(rng, 100, 30)], [_noisy(rng, 130, 30)])
+        assert (d.verdict, d.method) == ("regression", "mann-whitney")
+        assert d.change_percent is not None and 25 < d.change_percent < 35
+        assert d.p_value is not None and d.p_value < 0.01
 
-    def test_same_slowdown_with_three_noisy_samples_is_not(self) -> None:
+    def test_same_slowdown_with_three_noisy_samples_in_one_run_is_not(self) -> None:
         rng = random.Random(2)
-        check = RegressionCheck(20.0, 2.0)
-        assert (
-            check.compare("s", "k", "n", _noisy(rng, 130, 3, 0.3), _noisy(rng, 100, 3, 0.3)) is None
-        )
+        d = _check().decide([_noisy(rng, 100, 3, 0.3)], [_noisy(rng, 130, 3, 0.3)])
+        assert d.verdict == "unchanged"
+        assert d.method == "ratio"  # one baseline run of 3: no test possible, the ratio rule
 
     def test_microsecond_step_stays_under_noise_floor(self) -> None:
         rng = random.Random(3)
-        check = RegressionCheck(20.0, 2.0)
-        assert check.compare("s", "k", "n", _noisy(rng, 0.065, 500), _noisy(rng, 0.05, 500)) is None
+        base, cur = _noisy(rng, 0.05, 500), _noisy(rng, 0.065, 500)
+        assert _check().decide([base], [cur]).verdict == "unchanged"
         # the same data with no noise floor is a clear regression: only the floor hid it
-        assert (
-            RegressionCheck(20.0, 0.0).compare(
-                "s", "k", "n", _noisy(rng, 0.065, 500), _noisy(rng, 0.05, 500)
-            )
-            is not None
-        )
+        assert _check(floor=0.0).decide([base], [cur]).verdict == "regression"
 
     def test_below_threshold_is_not_flagged(self) -> None:
         rng = random.Random(4)
-        check = RegressionCheck(20.0, 2.0)
-        assert check.compare("s", "k", "n", _noisy(rng, 110, 200), _noisy(rng, 100, 200)) is None
+        assert _check().decide([_noisy(rng, 100, 200)], [_noisy(rng, 110, 200)]).verdict == (
+            "unchanged"
+        )
 
     def test_improvement_reported(self) -> None:
         rng = random.Random(5)
-        change = RegressionCheck(20.0, 2.0).compare(
-            "scenario", "k", "n", _noisy(rng, 50, 30), _noisy(rng, 100, 30)
-        )
-        assert change is not None
-        assert change.direction == "improvement"
-        assert change.change_percent == pytest.approx(-50, abs=5)
-
-    def test_compare_all_only_common_keys(self) -> None:
-        rng = random.Random(6)
-        changes = RegressionCheck().compare_all(
-            "step_definition",
-            {"a": _noisy(rng, 200, 20), "new": _noisy(rng, 5, 20)},
-            {"a": _noisy(rng, 100, 20), "gone": _noisy(rng, 5, 20)},
-            {"a": "step a"},
-        )
-        assert [(c.key, c.name) for c in changes] == [("a", "step a")]
+        d = _check().decide([_noisy(rng, 100, 30)], [_noisy(rng, 50, 30)])
+        assert d.verdict == "improvement"
+        assert d.change_percent == pytest.approx(-50, abs=5)
 
 
 def test_regression_through_observer(make_observer: Any, fx: Any) -> None:
-    """A step definition slowed by 30% across runs is flagged in the run's analysis."""
-    from qhub.profiling.history import History
+    """A step definition slowed by 30% across runs is flagged in the run's report."""
+    from qhub.profiling.history import open_history
 
     rng = random.Random(7)
     slow = fx.definition("slow", 5)
@@ -159,11 +142,10 @@ def test_regression_through_observer(make_observer: Any, fx: Any) -> None:
             d.step(fx.FakeStep(f"slow {i}", match=slow), ms)
         d.finish()
         if center == 100:
-            with History(d.obs.config.path(".qhub/history.db")) as history:
-                history.set_baseline([d.obs.document["run"]["id"]])
-    import json
-
-    report = json.loads(d.obs.config.path("reports/qhub-report.json").read_text())
-    regressions = report["analysis"]["regressions"]
-    assert [(r["key"], r["kind"]) for r in regressions] == [("steps/x.py:5", "step_definition")]
-    assert report["analysis"]["baseline"]["source"] == "history:default"
+            with open_history(d.obs.config) as history:
+                history.set_baseline([d.record.run.id])
+    verdict = d.report.verdict
+    assert [(c.key, c.kind) for c in verdict.regressions] == [
+        ("steps/x.py::given::slow", "step_definition")
+    ]
+    assert verdict.baseline is not None and verdict.baseline.source == "history:default"

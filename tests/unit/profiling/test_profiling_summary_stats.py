@@ -3,13 +3,16 @@
 from __future__ import annotations
 
 import copy
+import dataclasses
 from typing import Any
 
 import pytest
 
-from qhub.profiling.merge import merge_documents
-from qhub.profiling.render import renderer
+from qhub.profiling.merge import merge_records
+from qhub.profiling.render import RenderOptions, renderer
 from qhub.profiling.render.text_report import render as render_text
+
+OPTIONS = RenderOptions()
 
 STATS = {
     "data": {
@@ -31,16 +34,13 @@ STATS = {
 
 
 @pytest.fixture
-def report(make_observer: Any, fx: Any) -> dict[str, Any]:
+def report(make_observer: Any, fx: Any) -> Any:
     d = make_observer()
     d.start()
     d.step(fx.FakeStep("x", match=fx.definition("x", 1)), 2)
     d.hook("after_all", None)
     d.obs.finish(copy.deepcopy(STATS))
-    assert d.obs.document is not None
-    doc = dict(d.obs.document)
-    doc["analysis"] = {}
-    return doc
+    return d.report
 
 
 DATA_LINE = (
@@ -49,8 +49,8 @@ DATA_LINE = (
 )
 
 
-def test_terminal_summary(report: dict[str, Any]) -> None:
-    lines = render_text(report).splitlines()
+def test_text_report(report: Any) -> None:
+    lines = render_text(report, OPTIONS).splitlines()
     assert DATA_LINE in lines
     start = lines.index("API latency budgets: 1 passed, 1 failed, 1 without requests")
     assert lines[start + 1 : start + 4] == [
@@ -60,25 +60,24 @@ def test_terminal_summary(report: dict[str, Any]) -> None:
     ]
 
 
-def test_markdown_and_html(report: dict[str, Any]) -> None:
-    md = renderer("markdown")(report)
+def test_markdown_and_html(report: Any) -> None:
+    md = renderer("markdown")(report, OPTIONS)
     assert "T" + DATA_LINE[1:] in md
     assert "| default GET /pets | 120.5 | 100.0 | FAIL |" in md
     assert "| default &lt;b&gt;/never&lt;/b&gt; | - | 10.0 | no requests |" in md
-    html = renderer("html")(report)
+    html = renderer("html")(report, OPTIONS)
     assert "T" + DATA_LINE[1:] in html
     assert "<h3>API latency budgets</h3>" in html
     assert "&lt;b&gt;/never&lt;/b&gt;" in html and "<b>/never</b>" not in html
     assert "<span class='bad'>FAIL</span>" in html
 
 
-def test_merged_workers_add_up(report: dict[str, Any]) -> None:
-    other = copy.deepcopy(report)
-    other["run"] = {**report["run"], "id": "other", "worker_id": "w2"}
-    report["run"] = {**report["run"], "worker_id": "w1"}
-    merged = merge_documents([report, other])
-    merged["analysis"] = {}
-    text = render_text(merged)
+def test_merged_workers_add_up(report: Any) -> None:
+    record = report.record
+    one = record.replace(run=dataclasses.replace(record.run, part="p1", worker_id="w1"))
+    two = record.replace(run=dataclasses.replace(record.run, part="p2", worker_id="w2"))
+    merged = dataclasses.replace(report, record=merge_records([one, two]))
+    text = render_text(merged, OPTIONS)
     assert (
         "test data: 24 hits / 6 misses (80.0%), 300 records generated, 0 Faker calls,"
         " generation 2.40 s vs retrieval 8.0 ms"

@@ -1,0 +1,1 @@
+"""Renderers: ``render(result) -> str``, one module per format."""
