@@ -6,10 +6,10 @@ schema checks, per-endpoint latency and budgets, rate limiting, statistics and l
 Connections, pools, retries, limits and the short path belong to its
 :class:`~qhub.api.transport.Transport`, which it reaches only through its public methods.
 
-Creating a client costs next to nothing: settings are validated (so a bad header stops the
-run at start-up), but requests and urllib3 are imported, the pools built and the warm-up
-run on first use. That first use, and every schema compilation, runs under
-``qhub._overhead.charged``, so the profiler charges it to qhub, not to the step.
+Creating a client starts it: requests and urllib3 are imported, the transport built and
+the warm-up run, under ``qhub._overhead.charged`` (as is every schema compilation), so the
+profiler charges the time to qhub, not to the step. ``import qhub.api`` stays cheap, and
+qhub's behave session creates ``context.api`` on first use, so ``install()`` pays nothing.
 """
 
 from __future__ import annotations
@@ -173,60 +173,44 @@ class APIClient:
         )
         self._endpoints = EndpointStats()
         self._lock = threading.Lock()
-        self._start_lock = threading.Lock()
         self._closed = False
-        self._transport: Transport | None = None
         self._reconfigurations = 0
         self._plans: dict[tuple[str, str], tuple[str, str, str | None]] = {}
         self._warmup: dict[str, Any] = {"enabled": False, "opened": 0}
         self._learnt: set[str] = set()
         _remember_secrets(settings, auth)
+        self._transport = self._start()
 
     # -------------------------------------------------------------- transport
-    @property
-    def started(self) -> bool:
-        """True once the transport exists (first request, :meth:`warm_up` or ``session``)."""
-        return self._transport is not None
+    def _start(self) -> Transport:
+        """Build the transport (imports requests and urllib3) and warm it up, as qhub's
+        own time."""
+        with charged(f"API client {self.name!r} start"):
+            from qhub.api import _logging
+            from qhub.api.transport import Transport
 
-    def _start(self, warm: bool = True) -> Transport:
-        """Build the transport (imports requests and urllib3) and warm it up, once, as
-        qhub's time. Threads arriving meanwhile wait for both, so they find the warmed-up
-        connections."""
-        with self._start_lock:
-            transport = self._transport
-            if transport is not None:
-                return transport
-            if self._closed:
-                raise APIClientError(f"API client {self.name!r} is closed")
-            with charged(f"API client {self.name!r} start"):
-                from qhub.api import _logging
-                from qhub.api.transport import Transport
-
-                _logging.install()
-                transport = Transport(self.settings, verify=self._verify, auth=self._auth)
-                if warm and self.settings.enable_warmup and self.base_url:
-                    self._run_warmup(transport, None, None)
-            with self._lock:
-                self._transport = transport
+            _logging.install()
+            transport = Transport(self.settings, verify=self._verify, auth=self._auth)
+            if self.settings.enable_warmup and self.base_url:
+                self._run_warmup(transport, None, None)
         return transport
 
     @property
     def transport(self) -> Transport:
-        """The transport under this client (built on first use)."""
-        return self._transport or self._start()
+        """The transport under this client: connections, pools, limits, short path."""
+        return self._transport
 
     @property
     def session(self) -> requests.Session:
         """The :class:`requests.Session` whose headers, cookies, auth and hooks every
-        request uses (built on first use)."""
-        return self.transport.session
+        request uses."""
+        return self._transport.session
 
     def warm_up(self, connections: int | None = None, path: str | None = None) -> dict[str, Any]:
         """Pre-open up to ``connections`` (default ``warmup_connections``, at most
         ``pool_maxsize``) concurrently with ``HEAD path``; never raises, the outcome is
         returned and shown under ``warmup`` in :meth:`stats`."""
-        transport = self._transport or self._start(warm=False)
-        return self._run_warmup(transport, connections, path)
+        return self._run_warmup(self._transport, connections, path)
 
     def _run_warmup(
         self, transport: Transport, connections: int | None, path: str | None
@@ -271,9 +255,7 @@ class APIClient:
                 raise APIClientError(f"API client {self.name!r} is closed")
             self.settings = replace(self.settings, **sizes)
             self._reconfigurations += 1
-            transport = self._transport
-        if transport is not None:
-            transport.reconfigure(**sizes)
+        self._transport.reconfigure(**sizes)
 
     def get_pool_settings(self) -> dict[str, Any]:
         """Current ``pool_connections``, ``pool_maxsize`` and ``pool_block``."""
@@ -313,7 +295,7 @@ class APIClient:
             key, url = f"{method} {route}", self.url_for(path)
         if self._closed:
             raise APIClientError(f"API client {self.name!r} is closed")
-        transport = self._transport or self._start()
+        transport = self._transport
         if kwargs and len(self._learnt) < _MAX_CALL_SECRETS and (
             "headers" in kwargs or "params" in kwargs or "auth" in kwargs
         ):
@@ -457,27 +439,12 @@ class APIClient:
 
     # ------------------------------------------------------------------ stats
     def stats(self) -> dict[str, Any]:
-        """Request, connection and per-path counters; see ``docs/api.md`` for every key.
-
-        Never starts the transport: before the first request every counter is zero.
-        """
-        transport = self._transport
-        if transport is not None:
-            out = transport.stats()
-        else:
-            out = {
-                "requests": 0, "failed_requests": 0, "retries": 0,
-                **self.get_pool_settings(),
-                "paths": {"short": 0, "session": 0},
-                "short_path": self.settings.short_path,
-                "requests_sent": 0, "connections_created": 0, "connections_reused": 0,
-                "hit_rate_percent": 0.0, "pool_full_events": 0, "hosts": {},
-            }
+        """Request, connection and per-path counters; see ``docs/api.md`` for every key."""
+        out = self._transport.stats()
         limiter = self._limiter.stats() if self._limiter is not None else {"enabled": False}
         out.update(
             name=self.name,
             base_url=redact_url(self.base_url) if self.base_url else None,
-            started=transport is not None,
             reconfigurations=self._reconfigurations,
             warmup=dict(self._warmup),
             rate_limit=limiter,
@@ -503,9 +470,7 @@ class APIClient:
             if self._closed:
                 return
             self._closed = True
-            transport = self._transport
-        if transport is not None:
-            transport.close()
+        self._transport.close()
 
     @property
     def closed(self) -> bool:
