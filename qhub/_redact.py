@@ -188,6 +188,18 @@ _TOKEN_SHAPES = re.compile(
         r"(?<=/bot)[0-9]{5,16}:[\w\-]{30,64}",  # Telegram bot token in a URL path
     ))
 )
+_SHAPE_HINTS = (
+    "eyJ", "ghp_", "gho_", "ghu_", "ghs_", "ghr_", "github_pat_", "xox", "sk_live_",
+    "sk_test_", "rk_live_", "rk_test_", "AIza", "AKIA", "ASIA", "/bot",
+)
+"""Each token shape starts with one of these: text without any skips the shapes' scan."""
+_NAME_HINTS = (
+    "auth", "token", "pass", "pwd", "secret", "key", "sig", "cookie", "sess", "jwt",
+    "ticket", "hmac", "bearer", "csrf", "xsrf", "credential", "assertion", "saml",
+)
+"""Every secret name contains one of these (lower-cased): text without any has no secret
+``name=value`` pair, and skips that scan. Most text qhub writes (step names, paths) has
+none."""
 _PRIVATE_KEY = re.compile(
     r"-----BEGIN [A-Z ]{0,40}PRIVATE KEY-----[A-Za-z0-9+/=\s]{0,65536}?-----END [A-Z ]{0,40}"
     r"PRIVATE KEY-----"
@@ -272,12 +284,27 @@ def _userinfo(match: re.Match[str]) -> str:
     return match[0]
 
 
+def _userinfo_sub(text: str) -> str:
+    if "://" not in text or "@" not in text:
+        return text
+    return _URL_USERINFO.sub(_userinfo, text)
+
+
+def _shapes(text: str) -> str:
+    if not any(hint in text for hint in _SHAPE_HINTS):
+        return text
+    return _TOKEN_SHAPES.sub(REDACTED, text)
+
+
 def _redact_pairs(text: str) -> str:
     """Replace the value of every ``name=value`` / ``name: value`` whose name is secret.
 
     Only ``name`` + separator is matched by the scan, so a pair whose name is not secret
     never hides a secret pair behind it (``note: password=x``, ``https://h?key=x``).
     """
+    lowered = text.lower()
+    if not any(hint in lowered for hint in _NAME_HINTS):
+        return text
     out: list[str] = []
     pos = 0
     for match in _NAME_SEP.finditer(text):
@@ -296,9 +323,7 @@ def _redact_pairs(text: str) -> str:
 
 def redact_url(url: str) -> str:
     """``url`` with known secrets, user-info credentials and secret query values replaced."""
-    url = scrub_known(url)
-    url = _URL_USERINFO.sub(_userinfo, url)
-    url = _TOKEN_SHAPES.sub(REDACTED, url)
+    url = _shapes(_userinfo_sub(scrub_known(url)))
     try:
         parts = urlsplit(url)
     except ValueError:  # not a URL after all: treat it as text
@@ -315,11 +340,10 @@ def redact_url(url: str) -> str:
 def redact_text(text: str) -> str:
     """Free text (log lines, errors, echoed bodies) with known secrets, secret
     ``name=value`` / ``name: value`` pairs, URL credentials and token-shaped secrets hidden."""
-    text = scrub_known(text)
-    text = _URL_USERINFO.sub(_userinfo, text)
-    text = _PRIVATE_KEY.sub(REDACTED, text)
-    text = _TOKEN_SHAPES.sub(REDACTED, text)
-    return _redact_pairs(text)
+    text = _userinfo_sub(scrub_known(text))
+    if "PRIVATE KEY" in text:
+        text = _PRIVATE_KEY.sub(REDACTED, text)
+    return _redact_pairs(_shapes(text))
 
 
 def redact_snippet(text: str, limit: int) -> str:
