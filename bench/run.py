@@ -303,16 +303,38 @@ deleted before the run, *warm* = the cache the previous run left. CPU = user+sys
 the behave process only (the server's TLS work is not in it), less sensitive than wall time
 to the other jobs sharing the machine.
 
-Where qhub loses to `ideal` (one measurement, 2026-11, warm cache, 3 runs each): switching
-qhub's profiler off saves ~0.2 s of 1.7 s, reports/summary off ~0.2 s, memory sampling off
-~0.1 s; still 1.5 s against ideal's 0.86 s. The rest is imports (`-X importtime`: qhub
-variant 290 ms of top-level imports, ideal 144 ms: `qhub.api.client` pulls in requests,
-plus config/cache/data modules) and per-request cost: `context.api` sends through
-requests + urllib3 (~0.8 ms per keep-alive request here) where ideal's bare
-`http.client` takes ~0.25 ms, over ~930 requests. Cached data barely moves the needle in
-this suite (cold vs warm within noise): with one shared Faker the ~7 datasets cost a few
-ms to generate; what qhub saves against `plain` is the TLS handshake per request, the
-Faker per scenario and ~300 ms of module-level imports."""
+Where qhub warm's extra work over `ideal` goes, in instructions (valgrind callgrind, one
+run each: exact on a shared machine; measured after the API client redesign of issues
+12/15). qhub warm 4,711 M, ideal 2,994 M: 1.57. The 1,717 M between them:
+
+| part | instructions | of ideal's run | area |
+|---|---:|---:|---|
+| profiler callbacks, end-of-run pipeline, reports (1) | 520 M | 17 % | profiling |
+| importing requests, urllib3 and qhub's transport (2) | 250 M | 8 % | API client |
+| urllib3 per request beyond `http.client` (3) | 279 M | 9 % | API (library) |
+| qhub's short path per request (4) | 110 M | 4 % | API client |
+| warm-up: one more TLS connection than ideal, a thread pool | 17 M | 0.6 % | API client |
+| the rest: behave hooks, config, cache, test data, other imports | 540 M | 18 % | others |
+
+(1) qhub warm minus the same run with `profiling.enabled=false` and no report files.
+(2) `python -c` with and without them. (3) 692 k against 393 k instructions per keep-alive
+HTTPS GET, times 934 requests. (4) 809 k against urllib3's 692 k per request: the
+`requests.Response`, endpoint statistics, connection counters, the total deadline.
+
+The API client's part (656 M, 22 % of ideal) is mostly what a requests-based client costs:
+urllib3 itself spends 76 % more instructions per request than `http.client` (its
+connection and response classes, retries, header containers), and `requests.Response`
+objects need requests imported. Meeting the 1.15 goal means cutting ~1,270 M: the client
+alone could give at most ~400 M, by sending the short path over `http.client` with a
+hand-written pool and returning something else than `requests.Response` — against API.md
+(the client returns `requests.Response`) and against using well-kept libraries. The
+transport is now the one place where such an engine would go. The redesign itself made
+the run 3.5 % cheaper than before it (4,880 M): redaction, which the profiler applies to
+every step name and path it writes, is linear and skips texts that cannot hold a secret
+(5x faster); the client's own per-request work grew 2 % (the total deadline and body
+cap). Cached data barely moves the needle in this suite: with one shared Faker the ~7
+datasets cost a few ms to generate; what qhub saves against `plain` is the TLS handshake
+per request, the Faker per scenario and ~300 ms of module-level imports."""
 
 
 def write_docs(table: str) -> None:
