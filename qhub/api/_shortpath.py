@@ -27,7 +27,7 @@ import time
 from collections import OrderedDict
 from collections.abc import Callable, Mapping
 from datetime import timedelta
-from typing import Any, NamedTuple
+from typing import Any
 from urllib.parse import urlencode
 
 import requests
@@ -204,15 +204,6 @@ _SIMPLE_URL = re.compile(
 )
 
 
-class Target(NamedTuple):
-    """Where a short-path request goes: full URL, ``scheme://host:port`` and the request
-    target (path and query) sent on the wire."""
-
-    url: str
-    origin: str
-    target: str
-
-
 class ShortPath:
     """Sends plain requests of one session straight to urllib3 pools.
 
@@ -253,13 +244,6 @@ class ShortPath:
             and not session.hooks["response"]
             and _jar_empty(session.cookies)
         )
-
-    def locate(self, url: str, params: Any) -> Target | None:
-        """The :class:`Target` of ``url`` with ``params``, None for a URL that is not plain
-        ``http(s)://host[:port]/path?query`` (it then goes through the Session)."""
-        full = _with_params(url, params) if params else url
-        split = self.split(full)
-        return None if split is None else Target(full, split[0], split[1])
 
     def split(self, url: str) -> tuple[str, str] | None:
         """``(origin, target)`` of a plain URL, else None; remembered in a bounded memo."""

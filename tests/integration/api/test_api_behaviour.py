@@ -87,6 +87,14 @@ class TestRequestBuilding:
         assert "x-suite" not in headers
         assert headers["content-length"] == plain["headers"]["content-length"]
 
+    def test_params_are_encoded_like_requests(self, echo: str) -> None:
+        params = {"b": [1, 2], "c": None, "d": "x y", "e": "\u00e9&="}
+        expected = requests.Request("GET", echo + "/echo?a=1", params=params).prepare()
+        with _client(echo) as api:
+            sent = api.get("/echo?a=1", params=params).json()["path"]
+            assert api.stats()["paths"] == {"short": 1, "session": 0}
+        assert sent == expected.path_url
+
     def test_redirects_are_followed_like_requests(self, echo: str) -> None:
         with _client(echo) as api:
             got = api.get("/redirect")

@@ -234,14 +234,6 @@ class TestShortPathUnits:
         assert short.split(url) == split
         assert short.split(url) == split  # the memo's answer is the same
 
-    def test_locate_appends_params_like_requests(self) -> None:
-        short = _short()
-        where = short.locate("http://h:1/p?a=1", {"b": [1, 2], "c": None, "d": "x y"})
-        reference = requests.Request("GET", "http://h:1/p?a=1",
-                                     params={"b": [1, 2], "c": None, "d": "x y"}).prepare()
-        assert where is not None and where.url == reference.url
-        assert (where.origin, where.target) == ("http://h:1", "/p?a=1&b=1&b=2&d=x+y")
-
     def test_memos_are_bounded(self) -> None:
         short = _short()
         for i in range(5000):
