@@ -45,11 +45,15 @@ _DEV_LEFTOVERS = (
 """Paths in the checkout that tools (not tests) create; everything else is a test's fault."""
 
 
+_GIT_STATUS = ("git", "status", "--porcelain", "--ignored", "--untracked-files=all")
+
+
 def _stray_paths() -> set[str] | None:
     """Untracked or ignored paths in the checkout, ``None`` when git cannot tell."""
     try:
         proc = subprocess.run(
-            ["git", "status", "--porcelain", "--ignored", "--untracked-files=normal"],
+            # every file (not collapsed folders), so a new file in an existing .qhub/ shows
+            [*_GIT_STATUS, "--", ".", ":!.venv", ":!.venv-*"],
             cwd=REPO_ROOT,
             capture_output=True,
             text=True,

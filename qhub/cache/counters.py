@@ -17,6 +17,8 @@ import threading
 from collections.abc import Callable, Iterable
 from typing import Any
 
+from qhub._figures import percent
+
 COUNTERS = (
     "hits",
     "misses",
@@ -121,7 +123,7 @@ def summarize(raws: Iterable[dict[str, int]]) -> dict[str, Any]:
             total[name] += value
     lookups = total["hits"] + total["misses"]
     out: dict[str, Any] = {name: total[name] for name in COUNTERS}
-    out["hit_rate_percent"] = round(100.0 * total["hits"] / lookups, 2) if lookups else 0.0
+    out["hit_rate_percent"] = percent(total["hits"], lookups)
     out["mean_get_latency_ms"] = (
         round(total["get_ns"] / total["gets"] / 1e6, 6) if total["gets"] else 0.0
     )

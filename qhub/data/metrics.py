@@ -6,6 +6,8 @@ import threading
 from dataclasses import dataclass, field
 from typing import Any
 
+from qhub._figures import percent
+
 
 @dataclass
 class DataMetrics:
@@ -44,8 +46,7 @@ class DataMetrics:
     @property
     def hit_rate_percent(self) -> float:
         """Share of dataset lookups answered by the cache, 0-100."""
-        total = self.hits + self.misses
-        return round(100.0 * self.hits / total, 2) if total else 0.0
+        return percent(self.hits, self.hits + self.misses)
 
     def as_dict(self, faker_calls: int, faker_instances: int) -> dict[str, Any]:
         """Plain dict for summaries and reports (times in seconds)."""

@@ -17,6 +17,7 @@ import time
 from collections.abc import Callable, Sequence
 from typing import Any
 
+from qhub._figures import percentile_sorted
 from qhub.profiling.behave_model import (
     PatternIndex,
     display_name,
@@ -44,7 +45,7 @@ from qhub.profiling.record import (
     Totals,
 )
 from qhub.profiling.rss import MB
-from qhub.profiling.timings import NS_PER_MS, percentile_sorted
+from qhub.profiling.timings import NS_PER_MS
 from qhub.profiling.wall_clock import Timeline, attribute
 
 MAX_STORED_SAMPLES = 2000

@@ -14,6 +14,7 @@ import dataclasses
 from collections.abc import Callable, Iterable, Mapping, Sequence
 from typing import Any, TypeVar
 
+from qhub._figures import percent, percentile_sorted
 from qhub.profiling.build import thin
 from qhub.profiling.record import (
     Attribution,
@@ -28,7 +29,6 @@ from qhub.profiling.record import (
     Totals,
     worst_status,
 )
-from qhub.profiling.timings import percentile_sorted
 
 R = TypeVar("R")
 _SKIPPED = ("skipped", "untested", "unknown")
@@ -145,7 +145,7 @@ def _attribution(records: Sequence[RunRecord], label: str) -> Attribution:
             labels.setdefault(p.name, p.label)
     total = sum(sums.values())
     parts = tuple(
-        Part(name, labels[name], round(ms, 3), round(100.0 * ms / total, 2) if total else 0.0)
+        Part(name, labels[name], round(ms, 3), percent(ms, total))
         for name, ms in sums.items()
     )
     return Attribution(

@@ -39,9 +39,10 @@ from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from typing import Any
 
+from qhub._figures import percentile
 from qhub.profiling.mannwhitney import mann_whitney_u
 from qhub.profiling.student_t import t_quantile
-from qhub.profiling.timings import median, percentile
+from qhub.profiling.timings import median
 
 DEFAULT_ALPHA = 0.01
 """Significance level: 1 % keeps a suite of hundreds of items from crying wolf."""

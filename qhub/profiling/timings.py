@@ -1,38 +1,19 @@
 """Timing samples and the summary figures computed from them.
 
 Samples are kept in nanoseconds (integers from ``perf_counter_ns``); figures are reported
-in milliseconds. Percentiles use linear interpolation between closest ranks (the same
-method as ``numpy.percentile``'s default), so small sample sets give stable numbers.
+in milliseconds. Percentiles come from :mod:`qhub._figures` (linear interpolation between
+closest ranks, ``numpy.percentile``'s default), the one definition every subsystem uses.
 """
 
 from __future__ import annotations
 
-import math
 from collections.abc import Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
+from qhub._figures import percentile, percentile_sorted
+
 NS_PER_MS = 1_000_000
-
-
-def percentile(values: Sequence[float], q: float) -> float:
-    """The ``q``-th percentile (0..100) of ``values`` by linear interpolation; 0.0 if empty."""
-    if not values:
-        return 0.0
-    return percentile_sorted(sorted(values), q)
-
-
-def percentile_sorted(ordered: Sequence[float], q: float) -> float:
-    """:func:`percentile` of values already in ascending order (no copy, no sort)."""
-    if not ordered:
-        return 0.0
-    if len(ordered) == 1:
-        return float(ordered[0])
-    rank = (len(ordered) - 1) * (q / 100.0)
-    low = math.floor(rank)
-    high = min(low + 1, len(ordered) - 1)
-    frac = rank - low
-    return float(ordered[low] + (ordered[high] - ordered[low]) * frac)
 
 
 def median(values: Sequence[float]) -> float:

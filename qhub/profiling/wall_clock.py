@@ -20,6 +20,7 @@ from __future__ import annotations
 from collections.abc import Mapping
 from dataclasses import dataclass
 
+from qhub._figures import percent
 from qhub.profiling.record import Attribution, Part
 from qhub.profiling.timings import NS_PER_MS
 
@@ -84,7 +85,7 @@ def attribute(t: Timeline, process_start_source: str = "") -> Attribution:
                 name=name,
                 label=LABELS.get(name, name.replace("hook:", "") + " hooks"),
                 ms=round(ns / NS_PER_MS, 3),
-                percent=round(100.0 * ns / wall, 2) if wall else 0.0,
+                percent=percent(ns, wall),
             )
             for name, ns in ordered.items()
         ),

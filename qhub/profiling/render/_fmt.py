@@ -5,6 +5,7 @@ from __future__ import annotations
 from collections.abc import Mapping, Sequence
 from typing import Any
 
+from qhub._figures import percent
 from qhub.profiling._clean import clean_line
 from qhub.profiling.record import RunRecord
 from qhub.profiling.verdict import Comparison, Verdict
@@ -72,7 +73,7 @@ def cache_line(sets: Sequence[Mapping[str, Any]]) -> str | None:
     misses = sum(_num(c.get("misses")) for c in found)
     if not hits + misses:
         return None
-    rate = 100.0 * hits / (hits + misses) if hits + misses else 0.0
+    rate = percent(hits, hits + misses)
     return f"cache: {rate:.1f}% hits ({hits:.0f} hits, {misses:.0f} misses)"
 
 
@@ -92,7 +93,7 @@ def pool_lines(sets: Sequence[Mapping[str, Any]]) -> list[str]:
     lines = []
     for name, f in sorted(by_api.items()):
         total = f["created"] + f["reused"]
-        share = 100.0 * f["reused"] / total if total else 0.0
+        share = percent(f["reused"], total)
         lines.append(
             f"API {short(name, 30)}: {f['requests']:.0f} requests, connection reuse {share:.1f}%"
             f" ({f['reused']:.0f} reused, {f['created']:.0f} opened)"
@@ -115,7 +116,7 @@ def data_line(sets: Sequence[Mapping[str, Any]]) -> str | None:
     lookups = d["hits"] + d["misses"]
     if not lookups and not d["records_generated"]:
         return None
-    rate = 100.0 * d["hits"] / lookups if lookups else 0.0
+    rate = percent(d["hits"], lookups)
     return (
         f"test data: {d['hits']:.0f} hits / {d['misses']:.0f} misses"
         f" ({rate:.1f}%), {d['records_generated']:.0f} records generated,"

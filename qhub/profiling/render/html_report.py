@@ -20,6 +20,7 @@ from html import escape
 from importlib import resources
 from typing import TYPE_CHECKING, Any
 
+from qhub._figures import percentile_sorted
 from qhub.profiling._clean import clean, clean_line
 from qhub.profiling.render._fmt import (
     KIND_LABELS,
@@ -35,7 +36,6 @@ from qhub.profiling.render._fmt import (
     stats_sets,
 )
 from qhub.profiling.render.base import RenderOptions
-from qhub.profiling.timings import percentile_sorted
 
 if TYPE_CHECKING:
     from qhub.profiling.reporting import Report
