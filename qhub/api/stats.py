@@ -13,6 +13,8 @@ import weakref
 from dataclasses import dataclass, field
 from typing import Any
 
+from qhub._figures import percent
+
 
 @dataclass
 class HostCounters:
@@ -105,7 +107,7 @@ class PoolStats:
                 "connections_created": c,
                 "connections_reused": r,
                 "requests_sent": s,
-                "hit_rate_percent": hit_rate(r, s),
+                "hit_rate_percent": percent(r, s),
                 "pool_full_events": f,
                 "warmup_connections": w,
                 **counters.pool_detail(),
@@ -114,12 +116,7 @@ class PoolStats:
             "connections_created": created,
             "connections_reused": reused,
             "requests_sent": sent,
-            "hit_rate_percent": hit_rate(reused, sent),
+            "hit_rate_percent": percent(reused, sent),
             "pool_full_events": full,
             "hosts": detail,
         }
-
-
-def hit_rate(reused: int, sent: int) -> float:
-    """Share of requests sent on a kept-alive connection, in percent (0.0 when none)."""
-    return round(100.0 * reused / sent, 2) if sent else 0.0

@@ -29,13 +29,14 @@ from requests.models import PreparedRequest
 from requests.utils import get_environ_proxies
 from urllib3.util import Retry, Timeout
 
+from qhub._figures import percent
 from qhub._redact import is_secret_name, redact_url, scrub_known
 from qhub.api import _deadline
 from qhub.api._body import BodyTooLarge, read_body
 from qhub.api._errors import translate
 from qhub.api._pools import CountingAdapter
 from qhub.api._shortpath import ShortPath, VersionedHeaders
-from qhub.api.stats import PoolStats, hit_rate
+from qhub.api.stats import PoolStats
 from qhub.exceptions import APIClientError, APIResponseTooLargeError, APITimeoutError
 
 if TYPE_CHECKING:
@@ -429,7 +430,7 @@ class Transport:
             requests_sent=wire["requests_sent"],
             connections_created=wire["connections_created"],
             connections_reused=wire["connections_reused"],
-            hit_rate_percent=hit_rate(wire["connections_reused"], wire["requests_sent"]),
+            hit_rate_percent=percent(wire["connections_reused"], wire["requests_sent"]),
             pool_full_events=wire["pool_full_events"],
             hosts=wire["hosts"],
         )
