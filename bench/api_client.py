@@ -1,11 +1,12 @@
-"""Requests per second of BaseAPIClient next to the plain ways of calling an HTTP API.
+"""Requests per second of qhub's APIClient next to the plain ways of calling an HTTP API.
 
 Side by side, in one run, over plain HTTP and HTTPS (a trustme certificate) on loopback,
 against the demo API served by a *separate process* (fair on a 2-core machine):
 
 - ``fresh``     a new ``requests.get`` per call (a new TCP + TLS connection every time)
 - ``session``   one plain ``requests.Session``
-- ``client``    ``qhub.BaseAPIClient``
+- ``client``    ``qhub.APIClient`` (``BaseAPIClient``), short path on (the default)
+- ``no_short``  the same client with ``short_path=False`` (every request via the Session)
 - ``urllib3``   a bare persistent ``urllib3.HTTPConnectionPool(maxsize=1)`` sending the same
                 headers: the practical limit for Python on this machine
 
@@ -33,7 +34,7 @@ import requests
 import trustme
 import urllib3
 
-from qhub.api import BaseAPIClient
+from qhub.api import APIClient
 
 PATH = "/health"
 
@@ -77,7 +78,8 @@ def variants(url: str, ca: str | None) -> dict[str, Variant]:
     target = url + PATH
     session = requests.Session()
     session.verify = verify
-    client = BaseAPIClient(url, enable_connection_warmup=False, ca_bundle=ca)
+    client = APIClient(url, enable_connection_warmup=False, ca_bundle=ca)
+    no_short = APIClient(url, enable_connection_warmup=False, ca_bundle=ca, short_path=False)
     scheme, rest = url.split("://")
     host, port = rest.split(":")
     headers = {name: str(value) for name, value in session.headers.items()}
@@ -99,13 +101,23 @@ def variants(url: str, ca: str | None) -> dict[str, Variant]:
     def qhub_client() -> object:
         return client.get(PATH).content
 
+    def qhub_no_short() -> object:
+        return no_short.get(PATH).content
+
+    def close_client() -> None:
+        paths = client.stats()["paths"]
+        client.close()
+        # the figures are the short path's only if it served every request
+        assert paths["session"] == 0 and paths["short"] > 0, paths
+
     def bare() -> object:
         return pool.request("GET", PATH, headers=headers, timeout=10).data
 
     return {
         "fresh": (fresh, lambda: None),
         "session": (plain_session, session.close),
-        "client": (qhub_client, client.close),
+        "client": (qhub_client, close_client),
+        "no_short": (qhub_no_short, no_short.close),
         "urllib3": (bare, pool.close),
     }
 
@@ -133,7 +145,7 @@ def measure(url: str, ca: str | None, rounds: int, seconds: float) -> dict[str, 
     out["cpu_overhead"] = statistics.median(
         c - u for c, u in zip(cpu["client"], cpu["urllib3"], strict=True)
     )
-    for other in ("urllib3", "fresh", "session"):
+    for other in ("urllib3", "fresh", "session", "no_short"):
         out[f"client/{other}"] = statistics.median(
             c / o for c, o in zip(samples["client"], samples[other], strict=True)
         )
@@ -171,14 +183,16 @@ def main() -> None:
           f"urllib3 {version('urllib3')}; GET {PATH} on 127.0.0.1, server in another process; "
           f"medians of {args.rounds} interleaved rounds (ratios: per round)")
     print()
-    print("| transport | fresh requests.get | requests.Session | BaseAPIClient | bare urllib3 "
-          "| client / urllib3 | client / fresh | client / Session |")
-    print("|---|---:|---:|---:|---:|---:|---:|---:|")
+    print("| transport | fresh requests.get | requests.Session | APIClient | APIClient, "
+          "short path off | bare urllib3 | client / urllib3 | client / fresh "
+          "| client / Session | short path on / off |")
+    print("|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|")
     for label, r in results.items():
         print(
             f"| {label} | {r['fresh']:.0f}/s | {r['session']:.0f}/s | {r['client']:.0f}/s "
-            f"| {r['urllib3']:.0f}/s | {r['client/urllib3']:.2f}x "
-            f"| {r['client/fresh']:.1f}x | {r['client/session']:.2f}x |"
+            f"| {r['no_short']:.0f}/s | {r['urllib3']:.0f}/s | {r['client/urllib3']:.2f}x "
+            f"| {r['client/fresh']:.1f}x | {r['client/session']:.2f}x "
+            f"| {r['client/no_short']:.2f}x |"
         )
     print()
     print("| transport | client CPU / request | urllib3 CPU / request | qhub's own CPU / request |")

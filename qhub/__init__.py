@@ -34,6 +34,7 @@ _LAZY: dict[str, str] = {
     # behave
     "install": "qhub.behave",
     # API client
+    "APIClient": "qhub.api",
     "BaseAPIClient": "qhub.api",
     # cache
     "CacheManager": "qhub.cache",
@@ -65,6 +66,7 @@ _LAZY: dict[str, str] = {
 }
 
 __all__ = [
+    "APIClient",
     "APIClientError",
     "BaseAPIClient",
     "CacheAwareDataReader",
@@ -113,7 +115,7 @@ __getattr__, __dir__ = lazy_exports(__name__, _LAZY)
 
 
 if TYPE_CHECKING:  # pragma: no cover - for type checkers and IDEs only
-    from qhub.api import BaseAPIClient
+    from qhub.api import APIClient, BaseAPIClient
     from qhub.audit import audit_step_definitions
     from qhub.behave import install
     from qhub.cache import (

@@ -103,6 +103,11 @@ class APITimeoutError(APIClientError, TimeoutError):
     """An HTTP request timed out connecting or waiting for the response (after retries)."""
 
 
+class APIResponseTooLargeError(APIClientError):
+    """A response body (after decompression) exceeded ``api.max_response_mb``; the
+    connection was closed instead of reading the rest."""
+
+
 class APIStatusError(APIClientError):
     """A JSON helper got an HTTP error status (4xx/5xx); ``status_code`` holds it."""
 

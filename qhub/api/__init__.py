@@ -1,7 +1,7 @@
 """Pooled HTTP client for behave steps: connection reuse by default, proven by counters.
 
-``import qhub.api`` is cheap: requests, urllib3 and jsonschema load when a name below is
-first used (PEP 562).
+``import qhub.api`` is cheap, and so is creating a client: requests, urllib3 and
+jsonschema load when a client first sends or validates (PEP 562 for the names below).
 """
 
 from __future__ import annotations
@@ -11,22 +11,32 @@ from typing import TYPE_CHECKING
 from qhub._lazy import lazy_exports
 
 _LAZY: dict[str, str] = {
+    "APIClient": "qhub.api.client",
     "BaseAPIClient": "qhub.api.client",
-    "client_from_settings": "qhub.api.factory",
+    "client_from_settings": "qhub.api.client",
+    "Transport": "qhub.api.transport",
     "SchemaStore": "qhub.api.schemas",
     "TokenBucket": "qhub.api.ratelimit",
     "endpoint_key": "qhub.api.endpoints",
 }
 
-__all__ = ["BaseAPIClient", "SchemaStore", "TokenBucket", "client_from_settings", "endpoint_key"]
+__all__ = [
+    "APIClient",
+    "BaseAPIClient",
+    "SchemaStore",
+    "TokenBucket",
+    "Transport",
+    "client_from_settings",
+    "endpoint_key",
+]
 
 
 __getattr__, __dir__ = lazy_exports(__name__, _LAZY)
 
 
 if TYPE_CHECKING:  # pragma: no cover - for type checkers and IDEs only
-    from qhub.api.client import BaseAPIClient
+    from qhub.api.client import APIClient, BaseAPIClient, client_from_settings
     from qhub.api.endpoints import endpoint_key
-    from qhub.api.factory import client_from_settings
     from qhub.api.ratelimit import TokenBucket
     from qhub.api.schemas import SchemaStore
+    from qhub.api.transport import Transport

@@ -51,6 +51,11 @@ def translate(
         cause
     ).__name__:
         return APIConnectionError(f"{where}: TLS failed: {detail}")
+    if isinstance(cause, u3.EmptyPoolError):
+        return APITimeoutError(
+            f"{where}: no free pooled connection in time (api.pool_block is on and all "
+            f"api.pool_maxsize connections stayed busy)"
+        )
     if isinstance(cause, u3.ResponseError):
         return APIClientError(f"{where}: gave up: {detail}")
     if isinstance(cause, (u3.ProtocolError, ConnectionError)) or "Disconnected" in detail:

@@ -7,7 +7,6 @@ and UUID segments collapsed to ``{id}`` so that IDs do not explode the table.
 
 from __future__ import annotations
 
-import math
 import re
 import threading
 from collections import Counter
@@ -15,6 +14,8 @@ from collections.abc import Iterable
 from dataclasses import dataclass, field
 from typing import Any
 from urllib.parse import urlsplit
+
+from qhub._figures import percentile_sorted
 
 _ID_SEGMENT = re.compile(
     r"\d+|[0-9a-fA-F]{8}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{12}"
@@ -41,16 +42,6 @@ def route_of(path: str) -> str:
 def endpoint_key(method: str, path: str, route: str | None = None) -> str:
     """The endpoint a request belongs to, e.g. ``GET /pets/{id}``."""
     return f"{method.upper()} {route if route is not None else route_of(path)}"
-
-
-def percentile(ordered: list[float], q: float) -> float:
-    """The ``q``-th percentile (0-100) of sorted values, linearly interpolated."""
-    if not ordered:
-        return 0.0
-    pos = (len(ordered) - 1) * q / 100.0
-    lo = math.floor(pos)
-    hi = min(lo + 1, len(ordered) - 1)
-    return ordered[lo] + (ordered[hi] - ordered[lo]) * (pos - lo)
 
 
 @dataclass
@@ -118,9 +109,9 @@ def _row(key: str, ordered: list[float], errors: int, statuses: dict[int, int]) 
         "endpoint": key,
         "count": count,
         "mean_ms": round(sum(ordered) / count, 3) if count else 0.0,
-        "p50_ms": round(percentile(ordered, 50), 3),
-        "p95_ms": round(percentile(ordered, 95), 3),
-        "p99_ms": round(percentile(ordered, 99), 3),
+        "p50_ms": round(percentile_sorted(ordered, 50), 3),
+        "p95_ms": round(percentile_sorted(ordered, 95), 3),
+        "p99_ms": round(percentile_sorted(ordered, 99), 3),
         "max_ms": round(ordered[-1], 3) if count else 0.0,
         "errors": errors,
         "statuses": {str(s): n for s, n in sorted(statuses.items())},
@@ -147,7 +138,7 @@ def budget_report(budgets: dict[str, float], stats: EndpointStats) -> list[dict[
             key = raw_key.strip()
             keys = [k for k in known if k.partition(" ")[2] == key]
         ordered = stats.durations(keys)
-        p95 = round(percentile(ordered, 95), 3) if ordered else None
+        p95 = round(percentile_sorted(ordered, 95), 3) if ordered else None
         rows.append({
             "endpoint": key,
             "budget_ms": float(budget),

@@ -5,6 +5,10 @@ JSON Schema checking uses ``jsonschema`` (the reference implementation, maintain
 drafts, ``$ref`` across files through ``referencing``). Building a validator is the costly
 part, so each schema file is compiled once and reused until the file changes;
 :attr:`SchemaStore.compilations` counts compilations so tests can prove it.
+
+Compiling is qhub's work, not the step's: it runs under ``qhub._overhead.charged`` (the
+first compilation also imports jsonschema, ~0.1 s), so the profiler charges it to qhub
+rather than to the user's step that first validated a response.
 """
 
 from __future__ import annotations
@@ -16,10 +20,13 @@ from collections.abc import Iterable, Mapping, Sequence
 from pathlib import Path
 from typing import Any
 
+from qhub._overhead import charged
+from qhub._redact import redact_snippet
 from qhub.exceptions import ResponseValidationError, SchemaError
 
 _SUFFIXES = ("", ".json", ".schema.json", ".yaml", ".yml")
 _MAX_LISTED = 3
+_MAX_SCHEMA_BYTES = 16 * 1024 * 1024
 _MISSING = object()
 
 
@@ -34,7 +41,12 @@ def json_path(parts: Iterable[Any]) -> str:
 def validation_error(
     context: str, problems: Sequence[tuple[str, str]]
 ) -> ResponseValidationError:
-    """One exception listing the first few ``(field path, reason)`` problems."""
+    """One exception listing the first few ``(field path, reason)`` problems.
+
+    Reasons quote values of the response (``'abc' is not of type 'integer'``): they are
+    redacted like everything else qhub shows.
+    """
+    problems = [(path, redact_snippet(why, 300)) for path, why in problems]
     shown = "; ".join(f"at {path}: {why}" for path, why in problems[:_MAX_LISTED])
     more = len(problems) - _MAX_LISTED
     tail = f" (and {more} more)" if more > 0 else ""
@@ -45,20 +57,37 @@ def validation_error(
 
 
 def _load(path: Path) -> Any:
+    """A schema file's data: a regular file of bounded size, YAML bounded in nodes and
+    depth (no alias bombs), JSON bounded in depth."""
+    from qhub._bounded import InputLimitError, check_depth, read_regular_text, yaml_load
+
     try:
-        text = path.read_text(encoding="utf-8")
+        text = read_regular_text(path, _MAX_SCHEMA_BYTES)
+    except InputLimitError as exc:
+        raise SchemaError(f"schema {exc}") from None
+    except UnicodeDecodeError:
+        raise SchemaError(f"schema {path} is not UTF-8 text") from None
     except OSError as exc:
         raise SchemaError(f"cannot read schema {path}: {exc.strerror or exc}") from None
     try:
         if path.suffix in (".yaml", ".yml"):
-            import yaml
-
-            return yaml.safe_load(text)
-        return json.loads(text)
-    except ValueError as exc:  # json.JSONDecodeError and yaml.YAMLError's common ground
-        raise SchemaError(f"schema {path} is not valid JSON/YAML: {exc}") from None
+            return yaml_load(text)
+        data = json.loads(text)
+        check_depth(data)
+        return data
+    except InputLimitError as exc:
+        raise SchemaError(f"schema {path}: {exc}") from None
+    except RecursionError:
+        raise SchemaError(f"schema {path} nests too deeply") from None
+    except ValueError as exc:  # json.JSONDecodeError
+        raise SchemaError(f"schema {path} is not valid JSON: {exc}") from None
     except Exception as exc:  # yaml.YAMLError does not derive from ValueError
-        raise SchemaError(f"schema {path} is not valid YAML: {exc}") from None
+        raise SchemaError(f"schema {path} is not valid YAML: {_first_line(exc)}") from None
+
+
+def _first_line(exc: BaseException) -> str:
+    text = str(exc).strip()
+    return text.splitlines()[0] if text else type(exc).__name__
 
 
 class SchemaStore:
@@ -73,9 +102,9 @@ class SchemaStore:
     def resolve(self, name: str | Path) -> Path:
         """The schema file for ``name`` (a path, or a name looked up in :attr:`directory`)."""
         direct = Path(name).expanduser()
-        if direct.is_absolute() or (direct.suffix and direct.is_file()):
-            if direct.is_file():
-                return direct.resolve()
+        if direct.is_absolute() or (direct.suffix and direct.exists()):
+            if direct.exists():
+                return direct.resolve()  # a FIFO or folder is refused when read
             raise SchemaError(f"schema file {direct} does not exist")
         if self.directory is None:
             raise SchemaError(
@@ -84,7 +113,7 @@ class SchemaStore:
         tried = [f"{name}{suffix}" for suffix in _SUFFIXES]
         for candidate in tried:
             path = self.directory / candidate
-            if path.is_file():
+            if path.exists() and not path.is_dir():
                 return path.resolve()
         raise SchemaError(
             f"schema {str(name)!r} not found in {self.directory} (tried {', '.join(tried)})"
@@ -101,7 +130,8 @@ class SchemaStore:
             cached = self._compiled.get(path)
             if cached is not None and cached[0] == version:
                 return cached[1]
-            compiled = self._compile(path)
+            with charged("JSON Schema compile"):
+                compiled = self._compile(path)
             self._compiled[path] = (version, compiled)
             self.compilations += 1
             return compiled

@@ -1,6 +1,6 @@
 """Counters the transport updates where urllib3 really opens, reuses and discards connections.
 
-Nothing here is estimated: :mod:`qhub.api._transport` calls :meth:`PoolStats.on_connect`
+Nothing here is estimated: :mod:`qhub.api._pools` calls :meth:`PoolStats.on_connect`
 when a TCP socket is created, :meth:`PoolStats.on_send` when a request goes out on a
 connection, and :meth:`PoolStats.on_pool_full` where urllib3 logs "Connection pool is full,
 discarding connection".
@@ -12,6 +12,8 @@ import threading
 import weakref
 from dataclasses import dataclass, field
 from typing import Any
+
+from qhub._figures import percent
 
 
 @dataclass
@@ -105,7 +107,7 @@ class PoolStats:
                 "connections_created": c,
                 "connections_reused": r,
                 "requests_sent": s,
-                "hit_rate_percent": hit_rate(r, s),
+                "hit_rate_percent": percent(r, s),
                 "pool_full_events": f,
                 "warmup_connections": w,
                 **counters.pool_detail(),
@@ -114,12 +116,7 @@ class PoolStats:
             "connections_created": created,
             "connections_reused": reused,
             "requests_sent": sent,
-            "hit_rate_percent": hit_rate(reused, sent),
+            "hit_rate_percent": percent(reused, sent),
             "pool_full_events": full,
             "hosts": detail,
         }
-
-
-def hit_rate(reused: int, sent: int) -> float:
-    """Share of requests sent on a kept-alive connection, in percent (0.0 when none)."""
-    return round(100.0 * reused / sent, 2) if sent else 0.0

@@ -11,6 +11,7 @@ import re
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any
+from urllib.parse import urlsplit
 
 _TEN_YEARS_S = 10 * 365 * 86_400
 _DAY_MS = 86_400_000
@@ -25,6 +26,44 @@ def _check_headers(headers: dict[str, str]) -> str | None:
             return f"header name {name!r} is not a valid HTTP header name"
         if any(ch in value for ch in "\r\n\x00"):
             return f"header {name!r} has a line break or NUL in its value"
+    return None
+
+
+_CONTROL = re.compile(r"[\x00-\x08\x0a-\x1f\x7f]")
+
+
+def _check_base_url(url: str) -> str | None:
+    """``http(s)://host[:port][/path]``: anything else fails at every request."""
+    if not url.isprintable() or any(ch.isspace() for ch in url):
+        return "must not contain spaces or control characters"
+    try:
+        parts = urlsplit(url)
+        port = parts.port
+    except ValueError as exc:
+        return f"is not a URL ({exc})"
+    if parts.scheme not in ("http", "https") or not parts.hostname:
+        return "must start with http:// or https:// and name a host"
+    if port == 0 or parts.fragment:
+        return "must not have port 0 or a #fragment"
+    return None
+
+
+def _check_token(token: str) -> str | None:
+    """Sent as ``Authorization: Bearer <token>``: a line break would inject a header."""
+    if not token.strip() or " " in token or _CONTROL.search(token):
+        return "must be one word without spaces, line breaks or control characters"
+    return None
+
+
+def _check_request_path(path: str) -> str | None:
+    if not path.startswith("/") or " " in path or not path.isprintable():
+        return "must be a path starting with '/', without spaces or control characters"
+    return None
+
+
+def _check_file_path(path: str) -> str | None:
+    if "\x00" in path or not path.strip():
+        return "must be a file or folder path"
     return None
 
 
@@ -131,30 +170,45 @@ the validation of ``cache.backend`` and ``data.backend`` use."""
 
 @dataclass(frozen=True)
 class ApiSettings:
-    """One HTTP API that steps talk to through a pooled :class:`qhub.BaseAPIClient`."""
+    """One HTTP API that steps talk to through a pooled :class:`qhub.APIClient`.
 
-    base_url: str | None = setting(None, "root URL every request path is joined to")
+    The client's constructor defaults and limits are read from here (one source of truth).
+    """
+
+    base_url: str | None = setting(
+        None, "root URL every request path is joined to", check=_check_base_url
+    )
     pool_connections: int = setting(10, "number of per-host connection pools", min=1, max=1000)
     pool_maxsize: int = setting(20, "connections kept per host pool", min=1, max=10_000)
     pool_block: bool = setting(False, "wait for a free connection instead of opening extras")
     enable_warmup: bool = setting(True, "pre-open connections when the client starts")
     warmup_connections: int = setting(2, "connections opened by warm-up", min=0, max=1000)
-    warmup_path: str = setting("/", "path requested (HEAD) by warm-up")
+    warmup_path: str = setting(
+        "/", "path requested (HEAD) by warm-up", check=_check_request_path
+    )
     connect_timeout: float = setting(
         5.0, "seconds to wait for a TCP/TLS connect", min=0.001, max=3600
     )
     read_timeout: float = setting(30.0, "seconds to wait for response bytes", min=0.001, max=86_400)
+    total_timeout: float = setting(
+        300.0, "seconds one request may take in all: connect, retries, body", min=0.001,
+        max=86_400,
+    )
     retries: int = setting(3, "retries for idempotent requests and connect errors", min=0, max=100)
     backoff_factor: float = setting(
         0.1, "exponential back-off factor between retries", min=0, max=60
     )
     retry_statuses: list[int] = setting([502, 503, 504], "HTTP statuses retried", min=100, max=599)
     verify: bool = setting(True, "verify TLS certificates")
-    ca_bundle: str | None = setting(None, "path of a CA bundle for TLS verification")
+    ca_bundle: str | None = setting(
+        None, "path of a CA bundle for TLS verification", check=_check_file_path
+    )
     headers: dict[str, str] = setting(
         {}, "headers sent with every request", secret=True, check=_check_headers
     )
-    auth_token: str | None = setting(None, "bearer token sent as Authorization", secret=True)
+    auth_token: str | None = setting(
+        None, "bearer token sent as Authorization", secret=True, check=_check_token
+    )
     rate_limit: float | None = setting(
         None, "client-side limit in requests/s", min=0.001, max=1_000_000
     )
@@ -166,7 +220,16 @@ class ApiSettings:
         "p95 latency budget in ms per endpoint, e.g. {'GET /pets/{id}': 150}",
         check=_check_budgets,
     )
-    schemas_dir: str = setting("schemas", "folder of JSON Schema files for response checks")
+    schemas_dir: str = setting(
+        "schemas", "folder of JSON Schema files for response checks", check=_check_file_path
+    )
+    max_response_mb: float = setting(
+        64.0, "largest response body read into memory, after decompression, in MB",
+        min=0.001, max=4096,
+    )
+    short_path: bool = setting(
+        True, "send plain requests straight to urllib3 (false: all through requests.Session)"
+    )
 
 
 @dataclass(frozen=True)

@@ -49,7 +49,7 @@ def _client(context: Any) -> Any:
     if api is None:
         raise ConfigError(
             "no API client on the context: call qhub.behave.install(context) or set "
-            "context.api = BaseAPIClient(base_url)"
+            "context.api = APIClient(base_url)"
         )
     return api
 
@@ -70,9 +70,9 @@ def _response(context: Any) -> Any:
 
 
 def _body(context: Any) -> Any:
-    from qhub.api.client import BaseAPIClient
+    from qhub.api.client import APIClient
 
-    return BaseAPIClient.json_of(_response(context))
+    return APIClient.json_of(_response(context))
 
 
 @given('I use the API "{name}"')
@@ -113,10 +113,12 @@ def step_api_patch_json(context: Any, path: str) -> None:
 def step_response_status(context: Any, code: int) -> None:
     response = _response(context)
     if response.status_code != code:
-        body = response.text[:200]
+        from qhub._redact import redact_snippet, redact_url
+
+        body = redact_snippet(response.text, 200)
         raise AssertionError(
             f"expected status {code}, got {response.status_code} from "
-            f"{response.request.method} {response.request.path_url}: {body}"
+            f"{response.request.method} {redact_url(response.request.path_url)}: {body}"
         )
 
 
@@ -145,5 +147,8 @@ def step_response_field_equals(context: Any, field: str, value: str) -> None:
     if is_missing(actual):
         raise ResponseValidationError(f"response has no field {field!r}")
     if actual != expected:
+        from qhub._redact import redact_snippet
+
         where = json_path([field])
-        raise ResponseValidationError(f"at {where}: expected {expected!r}, got {actual!r}")
+        got = redact_snippet(repr(actual), 200)
+        raise ResponseValidationError(f"at {where}: expected {expected!r}, got {got}")

@@ -11,6 +11,7 @@ from pathlib import Path
 import pytest
 import requests
 
+from qhub._overhead import charged_parts
 from qhub.api import BaseAPIClient, client_from_settings
 from qhub.config import ApiSettings
 from qhub.demo.server import DemoServer
@@ -86,6 +87,14 @@ class TestRequestBuilding:
         assert "x-suite" not in headers
         assert headers["content-length"] == plain["headers"]["content-length"]
 
+    def test_params_are_encoded_like_requests(self, echo: str) -> None:
+        params = {"b": [1, 2], "c": None, "d": "x y", "e": "\u00e9&="}
+        expected = requests.Request("GET", echo + "/echo?a=1", params=params).prepare()
+        with _client(echo) as api:
+            sent = api.get("/echo?a=1", params=params).json()["path"]
+            assert api.stats()["paths"] == {"short": 1, "session": 0}
+        assert sent == expected.path_url
+
     def test_redirects_are_followed_like_requests(self, echo: str) -> None:
         with _client(echo) as api:
             got = api.get("/redirect")
@@ -147,8 +156,36 @@ class TestJsonAndValidation:
             api.validate_response(api.get("/text"), Path("/nonexistent.json"))
 
 
+class TestOverheadIsCharged:
+    """What qhub does on its own account (start the client: imports, pools, warm-up;
+    compile a schema) runs under ``qhub._overhead.charged``, so the profiler charges it to
+    qhub, not to the step that happened to trigger it."""
+
+    def test_start_and_schema_compilations(self, demo: DemoServer, tmp_path: Path) -> None:
+        (tmp_path / "pets.json").write_text('{"type": "array"}')
+        start, compile_ = "API client 'overhead' start", "JSON Schema compile"
+        before = charged_parts()
+
+        def grew(label: str) -> int:
+            return charged_parts().get(label, 0) - before.get(label, 0)
+
+        with BaseAPIClient(demo.url, name="overhead", schemas_dir=tmp_path,
+                           warmup_connections=1) as api:
+            charged_start = grew(start)
+            warm_ms = api.stats()["warmup"]["duration_ms"]
+            assert charged_start / 1e6 >= warm_ms > 0  # the warm-up is inside the charge
+            response = api.get("/pets")
+            assert grew(start) == charged_start  # requests are the step's, not qhub's
+            assert grew(compile_) == 0
+            api.validate_response(response, "pets")
+            compiled = grew(compile_)
+            assert compiled > 0
+            api.validate_response(response, "pets")  # compiled once
+            assert grew(compile_) == compiled
+
+
 class TestSettings:
-    """client_from_settings maps every api.* key and resolves paths against root."""
+    """from_config maps every api.* key and resolves paths against root."""
 
     def test_from_settings(self, demo: DemoServer, tmp_path: Path) -> None:
         (tmp_path / "schemas").mkdir()
@@ -162,6 +199,7 @@ class TestSettings:
             assert api.schemas.directory == tmp_path / "schemas"
             assert api.get("/health").request.headers["X-Key"] == "v"
             stats = api.get_pool_stats()
+            assert stats is not api.stats() and stats.keys() == api.stats().keys()
             assert stats["pool_maxsize"] == 3 and stats["warmup"]["opened"] == 2
             assert stats["rate_limit"]["rate_per_s"] == 1000
             assert api.latency_budget_report()[0]["passed"] is True

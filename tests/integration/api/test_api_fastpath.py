@@ -1,5 +1,6 @@
-"""The short path on a real server: same responses as ``requests.Session``, cookies kept,
-header changes picked up, and exact counts from many threads."""
+"""The short path on a real server: taken when it should be (counted per path), same
+responses as ``requests.Session``, cookies kept, header changes picked up, and exact
+counts from many threads."""
 
 from __future__ import annotations
 
@@ -101,13 +102,66 @@ class TestSameAsRequests:
         assert ours.cookies.get_dict() == theirs.cookies.get_dict()
         assert ours.request.method == "GET" and ours.request.url == theirs.request.url
         assert ours.elapsed.total_seconds() > 0
-        assert api.get_pool_stats()["requests_sent"] == 1  # it took the short path
+        assert api.stats()["paths"] == {"short": 1, "session": 0}
 
     def test_head_matches_session(self, server: str) -> None:
         with _client(server) as api, requests.Session() as session:
             ours, theirs = api.head("/dup"), session.head(server + "/dup", timeout=5)
         assert ours.content == theirs.content == b""
         assert ours.headers["x-dup"] == theirs.headers["x-dup"] == "a, b"
+
+
+class TestWhichPath:
+    """The transport counts which path served each request: if the short path silently
+    stops being taken, these fail."""
+
+    def test_plain_requests_take_the_short_path(self, server: str) -> None:
+        with _client(server, headers={"X-Team": "qa"}) as api:
+            api.get("/dup")  # sets cookies: later requests need the Session
+            api.session.cookies.clear()
+            api.get("/echo", params={"q": "1"}, headers={"X-Call": "1"}, timeout=5)
+            api.post("/echo", json={"a": 1})
+            api.put("/echo", data=b"raw")
+            api.head("/html")
+            stats = api.stats()
+        assert stats["short_path"] is True
+        assert stats["paths"] == {"short": 5, "session": 0}
+        assert stats["requests"] == stats["requests_sent"] == 5
+
+    def test_what_the_short_path_cannot_do_goes_through_the_session(self, server: str) -> None:
+        with _client(server) as api:
+            api.get("/echo", data={"form": "1"})  # form-encoded body
+            api.get("/echo", stream=True).close()
+            api.get("/echo", auth=("u", "pw"))
+            api.get("/dup")  # short; stores cookies in the session jar
+            api.get("/echo")  # cookies to send: Session
+            paths = api.stats()["paths"]
+        assert paths == {"short": 1, "session": 4}
+
+    def test_switched_off_everything_goes_through_the_session(self, server: str) -> None:
+        with _client(server, short_path=False) as api, _client(server) as fast:
+            for path in ("/dup", "/html", "/bare", "/empty", "/echo?q=1"):
+                slow, quick = api.get(path), fast.get(path)
+                assert (slow.status_code, slow.content, slow.encoding) == (
+                    quick.status_code, quick.content, quick.encoding
+                )
+            assert api.stats()["paths"] == {"short": 0, "session": 5}
+            assert api.stats()["short_path"] is False
+            assert fast.stats()["paths"]["short"] == 1  # /dup set cookies: the rest Session
+
+
+class TestPoolEviction:
+    """More hosts than ``pool_connections``: the pool manager evicts (and closes) pools
+    that the short path may still hold; it looks the host up again and carries on."""
+
+    def test_two_hosts_one_pool_slot(self, server: str) -> None:
+        other = server.replace("127.0.0.1", "localhost")
+        with _client(server, pool_connections=1) as api:
+            for i in range(20):
+                assert api.get((server if i % 2 else other) + "/echo").status_code == 200
+            stats = api.stats()
+        assert stats["paths"] == {"short": 20, "session": 0}
+        assert stats["failed_requests"] == 0 and stats["requests_sent"] == 20
 
 
 class TestCookies:

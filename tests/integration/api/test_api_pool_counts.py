@@ -146,6 +146,7 @@ class TestWarmup:
             assert demo.stats()["connections_accepted"] == 4
             warm = api.get_pool_stats()["warmup"]
             assert warm["ok"] and warm["opened"] == 4 and warm["error"] is None
+            assert warm["path"] == "/health"
             _hold_until(demo, 4)
             with ThreadPoolExecutor(4) as pool:
                 list(pool.map(lambda i: api.get("/pets"), range(4)))
@@ -157,13 +158,19 @@ class TestWarmup:
 
     def test_warmup_is_capped_by_pool_maxsize(self, demo: DemoServer) -> None:
         with BaseAPIClient(demo.url, pool_maxsize=3, warmup_connections=10) as api:
-            assert api.warmup["opened"] == 3
+            assert api.stats()["warmup"]["opened"] == 3
+            assert api.stats()["warmup"]["attempted"] == 3
+            assert api.warm_up()["opened"] == 0  # all 3 are open and idle already
             assert api.get_pool_stats()["pool_full_events"] == 0
         assert demo.stats()["connections_accepted"] == 3
 
-    def test_server_down_is_reported_not_raised(self, port_factory: Callable[[], int]) -> None:
+    def test_server_down_is_reported_not_raised(
+        self, port_factory: Callable[[], int], capfd: pytest.CaptureFixture[str]
+    ) -> None:
         api = BaseAPIClient(f"http://127.0.0.1:{port_factory()}", warmup_connections=2)
         warm = api.get_pool_stats()["warmup"]
         assert warm["ok"] is False and warm["opened"] == 0
         assert "refused" in warm["error"].lower()
         api.close()
+        line = capfd.readouterr().err.strip().splitlines()
+        assert len(line) == 1 and line[0].startswith("qhub: warning: API 'default' warm-up")

@@ -161,3 +161,13 @@ class TestRedaction:
         text = caplog.text + str(err.value)
         assert "page=2" in caplog.text  # the query string is logged, minus secrets
         assert "sekrit" not in text
+
+
+class TestPerCallTimeouts:
+    """A per-call timeout longer than the total deadline is cut to it (1e300 used to
+    overflow the socket timer with an ``OverflowError``)."""
+
+    @pytest.mark.parametrize("timeout", [1e300, (1e300, None), (None, 1e300)])
+    def test_huge_per_call_timeout(self, demo: DemoServer, timeout: Any) -> None:
+        with BaseAPIClient(demo.url, enable_connection_warmup=False, total_timeout=60) as api:
+            assert api.get("/health", timeout=timeout).status_code == 200

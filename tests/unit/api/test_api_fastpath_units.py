@@ -1,17 +1,22 @@
-"""Unit tests for the short path's shortcuts: each must give exactly what requests gives.
+"""Unit tests for the short path's building blocks: each must give exactly what requests
+gives.
 
 Header templates, response headers, encodings and responses are compared with what
-``requests`` itself builds from the same input; the per-client caches are checked for
-what they return and for staying bounded; lock-free counters are hammered from threads.
+``requests`` itself builds from the same input; the short path's memos and the client's
+endpoint grouping are checked through their public methods; lock-free counters are
+hammered from threads.
 """
 
 from __future__ import annotations
 
 import io
+import json
 import pickle
+import socket
 import threading
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
 from datetime import timedelta
+from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from typing import Any
 
 import pytest
@@ -22,25 +27,31 @@ from requests.models import PreparedRequest
 from requests.structures import CaseInsensitiveDict
 from requests.utils import get_encoding_from_headers
 from urllib3 import HTTPHeaderDict, HTTPResponse
+from urllib3.util import Retry
 
-import qhub.api._fast as fast
-import qhub.api.client as client_module
 from qhub.api import BaseAPIClient
-from qhub.api._fast import (
+from qhub.api._shortpath import (
     HeaderTemplate,
+    ShortPath,
     VersionedHeaders,
+    cid_from_store,
     encoding_of,
     new_prepared,
     new_response,
     response_headers,
 )
-from qhub.api.client import _jar_empty
 from qhub.api.endpoints import EndpointStats
 from qhub.api.stats import PoolStats
 
 
 def _client(base_url: str | None = "http://127.0.0.1:9/api") -> BaseAPIClient:
     return BaseAPIClient(base_url, enable_connection_warmup=False)
+
+
+def _short(session: requests.Session | None = None) -> ShortPath:
+    session = session or requests.Session()
+    session.headers = VersionedHeaders(session.headers)
+    return ShortPath(session, retry=Retry(0), verify=True, max_body=1 << 20)
 
 
 def _raw(
@@ -94,7 +105,7 @@ class TestVersionedHeaders:
         source = VersionedHeaders({"User-Agent": "qhub", "accept": "*/*", "X-Token": "t"})
         template = HeaderTemplate(source)
         reference = CaseInsensitiveDict(source)
-        copy = fast.cid_from_store(template.store.copy())
+        copy = cid_from_store(template.store.copy())
         assert list(copy.items()) == list(reference.items())
         assert copy == reference and copy["ACCEPT"] == "*/*"
         assert list(template.plain.items()) == list(reference.items())
@@ -140,10 +151,10 @@ class TestEncoding:
         assert encoding_of(content_type) == expected
         assert encoding_of(content_type) == expected  # and again from the cache
 
-    def test_cache_is_bounded(self) -> None:
-        for i in range(600):
+    def test_many_content_types_stay_correct(self) -> None:
+        for i in range(600):  # more than the memo holds: old entries are dropped, not wrong
             assert encoding_of(f"text/x-{i}; charset=cs{i}") == f"cs{i}"
-        assert len(fast._ENCODINGS) <= 256
+        assert encoding_of("text/x-0; charset=cs0") == "cs0"
 
 
 class TestNewResponse:
@@ -154,7 +165,7 @@ class TestNewResponse:
         prep = PreparedRequest()
         prep.prepare(method="GET", url="http://127.0.0.1:9/x")
         raw = _raw(headers, body=b'{"a": 1}', status=201)
-        ours = new_response(raw, prep.url or "", prep, timedelta(microseconds=5))
+        ours = new_response(raw, prep.url or "", prep, timedelta(microseconds=5), raw.data)
         reference = HTTPAdapter().build_response(
             prep, _raw(headers, body=b'{"a": 1}', status=201, stream=True)
         )
@@ -172,18 +183,12 @@ class TestNewResponse:
     def test_each_response_has_its_own_cookie_jar_and_pickles(self) -> None:
         prep = PreparedRequest()
         prep.prepare(method="GET", url="http://127.0.0.1:9/x")
-        one = new_response(_raw([]), "u", prep, timedelta(0))
-        two = new_response(_raw([]), "u", prep, timedelta(0))
+        one = new_response(_raw([]), "u", prep, timedelta(0), b"{}")
+        two = new_response(_raw([]), "u", prep, timedelta(0), b"{}")
         one.cookies.set("k", "v")
         assert one.cookies is not two.cookies and len(two.cookies) == 0
         clone = pickle.loads(pickle.dumps(one))
         assert clone.content == one.content and clone.cookies.get("k") == "v"
-
-    def test_init_is_skipped_only_while_safe(self) -> None:
-        assert fast._SKIP_INIT is (set(requests.Response().__dict__) == fast._INIT_ATTRS)
-        assert fast._SKIP_PREPARED_INIT is (
-            set(PreparedRequest().__dict__) == fast._PREPARED_ATTRS
-        )
 
     def test_prepared_same_as_constructor(self) -> None:
         headers = CaseInsensitiveDict({"Accept": "*/*"})
@@ -197,31 +202,26 @@ class TestNewResponse:
         assert ours.copy().__dict__ == ours.__dict__ | {"headers": ours.headers}
 
 
-class TestClientCaches:
-    """Per-client caches return what the uncached functions return, and stay bounded."""
+class TestEndpointsAndURLs:
+    """The client groups requests into endpoints and joins URLs; both are memoised."""
 
-    def test_plan_collapses_ids_and_joins_urls(self) -> None:
-        api = _client()
-        assert api._plan("GET", "/pets/1") == ("GET /pets/{id}", "http://127.0.0.1:9/api/pets/1")
-        assert api._plan("GET", "/pets/2?x=1") == (
-            "GET /pets/{id}", "http://127.0.0.1:9/api/pets/2?x=1")
-        assert api._plan("DELETE", "/pets/1")[0] == "DELETE /pets/{id}"
-        uuid = "/a/123e4567-e89b-12d3-a456-426614174000/b"
-        assert api._plan("GET", uuid)[0] == "GET /a/{id}/b"
+    def test_endpoint_keys_collapse_ids(self, echo_url: str) -> None:
+        with BaseAPIClient(echo_url + "/api", enable_connection_warmup=False) as api:
+            for path in ("/pets/1", "/pets/2?x=1", "/a/123e4567-e89b-12d3-a456-426614174000/b"):
+                api.get(path)
+            api.delete("/pets/1")
+            keys = {r["endpoint"]: r["count"] for r in api.endpoint_stats()}
+        assert keys == {"GET /pets/{id}": 2, "GET /a/{id}/b": 1, "DELETE /pets/{id}": 1}
 
-    def test_plan_follows_a_changed_base_url(self) -> None:
-        api = _client()
-        assert api._plan("GET", "/x")[1] == "http://127.0.0.1:9/api/x"
-        api.base_url = "http://other:1"
-        assert api._plan("GET", "/x")[1] == "http://other:1/x"
+    def test_a_changed_base_url_is_followed(self, echo_url: str) -> None:
+        with BaseAPIClient(echo_url + "/one", enable_connection_warmup=False) as api:
+            assert api.get("/x").json()["path"] == "/one/x"
+            api.base_url = echo_url + "/two"
+            assert api.get("/x").json()["path"] == "/two/x"
 
-    def test_caches_are_bounded(self, monkeypatch: pytest.MonkeyPatch) -> None:
-        monkeypatch.setattr(client_module, "_CACHE_SIZE", 8)
-        api = _client()
-        for i in range(50):
-            assert api._plan("GET", f"/p/{i}/q")[1].endswith(f"/p/{i}/q")
-            assert api._split(f"http://h:1/p{i}") == ("http://h:1", f"/p{i}")
-        assert len(api._plans) <= 8 and len(api._targets) <= 8
+
+class TestShortPathUnits:
+    """What the short path accepts, how it splits URLs, and that its memos stay bounded."""
 
     @pytest.mark.parametrize(("url", "split"), [
         ("http://h:8/a/b?c=1&d=%20", ("http://h:8", "/a/b?c=1&d=%20")),
@@ -230,27 +230,59 @@ class TestClientCaches:
         ("http://user:pw@h/", None),
     ])
     def test_split(self, url: str, split: tuple[str, str] | None) -> None:
-        api = _client()
-        assert api._split(url) == split
-        assert api._split(url) == split  # cached answer is the same
+        short = _short()
+        assert short.split(url) == split
+        assert short.split(url) == split  # the memo's answer is the same
+
+    def test_memos_are_bounded(self) -> None:
+        short = _short()
+        for i in range(5000):
+            assert short.split(f"http://h:1/p{i}") == ("http://h:1", f"/p{i}")
+        assert short.cache_info()["targets"] <= 1024
+
+    @pytest.mark.parametrize(("kwargs", "accepted"), [
+        ({}, True),
+        ({"params": {"q": 1}, "json": {"a": 1}, "headers": {"X": "1"}, "timeout": 3}, True),
+        ({"data": b"raw"}, True),
+        ({"data": {"form": "1"}}, False),  # form encoding: the Session does it
+        ({"files": {"f": b"x"}}, False),
+        ({"stream": True}, False),
+        ({"auth": ("u", "p")}, False),
+        ({"cookies": {"c": "1"}}, False),
+    ])
+    def test_accepts(self, kwargs: dict[str, Any], accepted: bool) -> None:
+        assert _short().accepts(kwargs) is accepted
+
+    def test_session_state_sends_everything_through_the_session(self) -> None:
+        short = _short()
+        short.session.auth = ("u", "p")
+        assert not short.accepts({})
+        short.session.auth = None
+        short.session.hooks["response"].append(lambda r, **kw: r)
+        assert not short.accepts({})
+        short.session.hooks["response"].clear()
+        short.session.proxies["http"] = "http://proxy:1"
+        assert not short.accepts({})
+        short.session.proxies.clear()
+        assert short.accepts({})
+
+    def test_cookies_in_the_jar_send_through_the_session(self) -> None:
+        short = _short()
+        jar = short.session.cookies
+        jar.set("sid", "1", domain="h.test", path="/")
+        assert not short.accepts({})
+        jar.clear("h.test", "/", "sid")  # leaves empty nested dicts behind: still empty
+        assert short.accepts({})
 
     def test_header_template_rebuilt_after_a_change(self) -> None:
-        api = _client()
-        first = api._default_headers()
-        assert first is not None and api._default_headers() is first
-        api.session.headers["X-New"] = "1"
-        second = api._default_headers()
+        short = _short()
+        first = short.default_headers()
+        assert first is not None and short.default_headers() is first
+        short.session.headers["X-New"] = "1"
+        second = short.default_headers()
         assert second is not first and second is not None and second.plain["X-New"] == "1"
-        api.session.headers = {"Only": "this"}
-        assert api._default_headers() is None  # not versioned: built per request
-
-    def test_jar_empty(self) -> None:
-        jar = RequestsCookieJar()
-        assert _jar_empty(jar)
-        jar.set("sid", "1", domain="h.test", path="/")
-        assert not _jar_empty(jar)
-        jar.clear("h.test", "/", "sid")  # leaves empty nested dicts behind
-        assert jar._cookies and _jar_empty(jar)  # type: ignore[attr-defined]
+        short.session.headers = {"Only": "this"}  # type: ignore[assignment]
+        assert short.default_headers() is None  # not versioned: built per request
 
 
 class TestLockFreeCounters:
@@ -298,9 +330,13 @@ class TestLockFreeCounters:
         ready.wait()
         thread.join()
         stats.in_warmup = False  # setting False twice must not unbalance the count
-        assert stats._warming == 0
         assert (host.requests_sent, host.connections_reused) == (1, 1)
         assert (host.connections_created, host.warmup_connections) == (1, 1)
+        other = threading.Thread(target=lambda: stats.on_send(host, False))
+        other.start()
+        other.join()
+        stats.on_send(host, True)  # after warm-up, every thread counts again
+        assert (host.requests_sent, host.connections_reused) == (3, 2)
 
 
 def _run_threads(count: int, work: Callable[[int], Any]) -> None:
@@ -315,3 +351,38 @@ def _run_threads(count: int, work: Callable[[int], Any]) -> None:
         thread.start()
     for thread in threads:
         thread.join()
+
+
+class _Echo(BaseHTTPRequestHandler):
+    protocol_version = "HTTP/1.1"
+
+    def setup(self) -> None:
+        super().setup()
+        self.connection.setsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)
+
+    def log_message(self, format: str, *args: Any) -> None:
+        return
+
+    def _any(self) -> None:
+        payload = json.dumps({"path": self.path}).encode()
+        self.send_response(200)
+        self.send_header("Content-Type", "application/json")
+        self.send_header("Content-Length", str(len(payload)))
+        self.end_headers()
+        self.wfile.write(payload)
+
+    do_GET = do_DELETE = _any
+
+
+@pytest.fixture
+def echo_url() -> Iterator[str]:
+    server = ThreadingHTTPServer(("127.0.0.1", 0), _Echo)
+    server.daemon_threads = True
+    thread = threading.Thread(target=server.serve_forever, kwargs={"poll_interval": 0.05},
+                              daemon=True)
+    thread.start()
+    try:
+        yield f"http://127.0.0.1:{server.server_address[1]}"
+    finally:
+        server.shutdown()
+        server.server_close()

@@ -103,3 +103,24 @@ class TestCheckFields:
         assert "at $.owner.email: required field is missing" in message
         assert "at $.tags[3]: required field is missing" in message
         assert "at $.extra: unexpected field" in message
+
+
+class TestHostileSchemaFiles:
+    """A schema file that is not a regular file, too deep or an alias bomb: one line."""
+
+    def test_a_fifo_is_refused_without_blocking(self, tmp_path: Path) -> None:
+        os.mkfifo(tmp_path / "pet.json")
+        with pytest.raises(SchemaError, match="is not a regular file"):
+            SchemaStore(tmp_path).check({"id": 1}, "pet")
+
+    def test_yaml_alias_bomb(self, tmp_path: Path) -> None:
+        lines = ["a0: &a0 [x, x, x, x, x, x, x, x, x, x]"]
+        lines += [f"a{i}: &a{i} [{', '.join([f'*a{i - 1}'] * 10)}]" for i in range(1, 9)]
+        (tmp_path / "bomb.yaml").write_text("\n".join(lines) + "\n")
+        with pytest.raises(SchemaError, match=r"bomb\.yaml"):
+            SchemaStore(tmp_path).check({}, "bomb")
+
+    def test_deep_json(self, tmp_path: Path) -> None:
+        (tmp_path / "deep.json").write_text('{"a":' * 5000 + "1" + "}" * 5000)
+        with pytest.raises(SchemaError, match=r"deep\.json"):
+            SchemaStore(tmp_path).check({}, "deep")

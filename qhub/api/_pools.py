@@ -1,4 +1,4 @@
-"""urllib3 pool and connection classes that report to :class:`qhub.api.stats.PoolStats`.
+"""urllib3 pool and connection classes that count connections and honour the deadline.
 
 Counting happens where urllib3 does the work, not by guessing from request counts:
 
@@ -8,6 +8,11 @@ Counting happens where urllib3 does the work, not by guessing from request count
   carried a request before;
 - the pool's queue refuses a returned connection exactly where urllib3 then logs
   "Connection pool is full, discarding connection".
+
+The same two places enforce the request's total deadline (:mod:`qhub.api._deadline`): a
+connection registers itself on the current request's watch before it sends, and a pool
+with ``pool_block`` waits for a free connection at most until the deadline (urllib3 would
+wait forever).
 """
 
 from __future__ import annotations
@@ -24,6 +29,7 @@ from urllib3.connection import HTTPConnection, HTTPSConnection
 from urllib3.connectionpool import HTTPConnectionPool, HTTPSConnectionPool
 from urllib3.poolmanager import PoolManager
 
+from qhub.api import _deadline
 from qhub.api.stats import HostCounters, PoolStats
 
 if TYPE_CHECKING:
@@ -34,6 +40,7 @@ class _CountingQueue(queue.LifoQueue):  # type: ignore[type-arg]
     """The pool's idle-connection queue; reports a refused ``put`` (pool full)."""
 
     on_full: Callable[[], None] | None = None
+    default_wait: float = 300.0
 
     def put(self, item: Any, block: bool = True, timeout: float | None = None) -> None:
         try:
@@ -42,6 +49,16 @@ class _CountingQueue(queue.LifoQueue):  # type: ignore[type-arg]
             if self.on_full is not None:
                 self.on_full()
             raise
+
+
+class _BoundedWaitQueue(_CountingQueue):
+    """The queue of a ``pool_block`` pool: waiting for a free connection ends at the
+    request's deadline (urllib3 alone would wait for ever)."""
+
+    def get(self, block: bool = True, timeout: float | None = None) -> Any:
+        if block and timeout is None:
+            timeout = _deadline.capped(self.default_wait)
+        return super().get(block, timeout)
 
 
 class _CountingMixin:
@@ -59,6 +76,7 @@ class _CountingMixin:
         return sock
 
     def request(self, *args: Any, **kwargs: Any) -> None:
+        _deadline.attach(self)
         reused = self._qhub_uses > 0 and getattr(self, "sock", None) is not None
         super().request(*args, **kwargs)  # type: ignore[misc]
         self._qhub_uses += 1
@@ -74,14 +92,17 @@ class _CountingHTTPSConnection(_CountingMixin, HTTPSConnection):
     """HTTPSConnection that reports socket creation and request reuse."""
 
 
-def _attach(pool: HTTPConnectionPool, stats: PoolStats, host: HostCounters) -> None:
-    """Wire a freshly built pool to its host counters."""
+def _attach(
+    pool: HTTPConnectionPool, stats: PoolStats, host: HostCounters, wait_limit: float
+) -> None:
+    """Wire a freshly built pool to its host counters and its wait limit."""
     pool.qhub_stats = stats  # type: ignore[attr-defined]
     pool.qhub_host = host  # type: ignore[attr-defined]
     host.pool_ref = weakref.ref(pool)
     idle = pool.pool
     if isinstance(idle, _CountingQueue):
         idle.on_full = lambda: stats.on_pool_full(host)
+        idle.default_wait = wait_limit
 
 
 class _CountingHTTPPool(HTTPConnectionPool):
@@ -106,6 +127,14 @@ class _CountingHTTPSPool(HTTPSConnectionPool):
         return conn
 
 
+class _BlockingHTTPPool(_CountingHTTPPool):
+    QueueCls = _BoundedWaitQueue
+
+
+class _BlockingHTTPSPool(_CountingHTTPSPool):
+    QueueCls = _BoundedWaitQueue
+
+
 def _close_pool(pool: HTTPConnectionPool) -> None:
     pool.close()
 
@@ -113,10 +142,17 @@ def _close_pool(pool: HTTPConnectionPool) -> None:
 class CountingPoolManager(PoolManager):
     """PoolManager whose pools count connections into one :class:`PoolStats`."""
 
-    def __init__(self, *args: Any, qhub_stats: PoolStats, **kwargs: Any) -> None:
+    def __init__(
+        self, *args: Any, qhub_stats: PoolStats, wait_limit: float = 300.0, **kwargs: Any
+    ) -> None:
         super().__init__(*args, **kwargs)
         self.qhub_stats = qhub_stats
-        self.pool_classes_by_scheme = {"http": _CountingHTTPPool, "https": _CountingHTTPSPool}
+        self.wait_limit = wait_limit
+        self.pool_classes_by_scheme = (
+            {"http": _BlockingHTTPPool, "https": _BlockingHTTPSPool}
+            if self.connection_pool_kw.get("block")
+            else {"http": _CountingHTTPPool, "https": _CountingHTTPSPool}
+        )
         # urllib3 2 neither closes evicted pools nor pools dropped by clear(): their idle
         # sockets stay open until garbage collection. Close them at once instead.
         self.pools = RecentlyUsedContainer(self.pools._maxsize, dispose_func=_close_pool)
@@ -129,7 +165,8 @@ class CountingPoolManager(PoolManager):
         request_context: dict[str, Any] | None = None,
     ) -> HTTPConnectionPool:
         pool = super()._new_pool(scheme, host, port, request_context)
-        _attach(pool, self.qhub_stats, self.qhub_stats.host(f"{scheme}://{host}:{port}"))
+        counters = self.qhub_stats.host(f"{scheme}://{host}:{port}")
+        _attach(pool, self.qhub_stats, counters, self.wait_limit)
         return pool
 
 
@@ -137,11 +174,13 @@ class CountingAdapter(HTTPAdapter):
     """requests HTTPAdapter on a :class:`CountingPoolManager`.
 
     ``pool_connections``, ``pool_maxsize`` and ``pool_block`` mean exactly what they mean
-    for :class:`requests.adapters.HTTPAdapter` (they are handed to urllib3 unchanged).
+    for :class:`requests.adapters.HTTPAdapter` (they are handed to urllib3 unchanged);
+    ``wait_limit`` bounds a ``pool_block`` wait when no request deadline is armed.
     """
 
-    def __init__(self, stats: PoolStats, **kwargs: Any) -> None:
+    def __init__(self, stats: PoolStats, *, wait_limit: float = 300.0, **kwargs: Any) -> None:
         self.qhub_stats = stats
+        self.wait_limit = wait_limit
         super().__init__(**kwargs)
 
     def init_poolmanager(
@@ -155,5 +194,6 @@ class CountingAdapter(HTTPAdapter):
             maxsize=maxsize,
             block=block,
             qhub_stats=self.qhub_stats,
+            wait_limit=self.wait_limit,
             **pool_kwargs,
         )
