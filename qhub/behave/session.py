@@ -134,9 +134,9 @@ class QHubSession:
                 settings = self.config.api_settings(name)
                 if not settings.base_url:
                     raise ConfigError(_NO_API)
-                from qhub.api import client_from_settings
+                from qhub.api import APIClient
 
-                client = client_from_settings(settings, name=key, root=self.config.root)
+                client = APIClient.from_config(settings, name=key, root=self.config.root)
                 self._clients[key] = client
             return client
 
@@ -165,7 +165,7 @@ class QHubSession:
         with self._lock:
             clients = dict(self._clients)
         if clients:
-            out["api"] = {n: c.get_pool_stats() for n, c in clients.items()}
+            out["api"] = {n: c.stats() for n, c in clients.items()}
             out["api_endpoints"] = {n: c.endpoint_stats() for n, c in clients.items()}
             out["api_budgets"] = {n: c.latency_budget_report() for n, c in clients.items()}
         if self._cache is not None:
