@@ -169,6 +169,32 @@ def _redis_check(cfg: QHubConfig, timeout: float) -> Check:
     return Check("redis", True, f"{where} answered PING; {room}")
 
 
+def _history_check(cfg: QHubConfig) -> Check:
+    """The run history opens read-only and lists its newest run (creates nothing; a
+    PostgreSQL history is asked over the network with the configured time limits)."""
+    from qhub.profiling.history import NothingRecordedError, open_history
+
+    url = cfg.profiling.history_url
+    fix = (
+        "start the database or fix profiling.history_url (runs still write their reports)"
+        if url
+        else "check profiling.history_db; a file SQLite proves corrupt is set aside by the next run"
+    )
+    try:
+        with open_history(cfg, readonly=True) as history:
+            where = history.location
+            newest = history.runs(1, kind=None)
+    except NothingRecordedError:
+        return Check("history", True, "no runs recorded yet (the first run creates it)")
+    except QHubError as exc:
+        return Check("history", False, str(exc), fix)
+    if not newest:
+        return Check("history", True, f"{where}: no runs recorded yet")
+    run = newest[0]
+    when = f" at {run.finished_at}" if run.finished_at else ""
+    return Check("history", True, f"{where}: newest run {run.id} ({run.kind}){when}")
+
+
 def checks(cfg_loader: Callable[[], QHubConfig], timeout: float) -> Iterator[Check]:
     """Every check, in order; later checks are skipped when config does not resolve."""
     yield from _versions()
@@ -187,7 +213,9 @@ def checks(cfg_loader: Callable[[], QHubConfig], timeout: float) -> Iterator[Che
         yield _redis_check(cfg, timeout)
     else:
         yield Check("redis", True, f"not used (cache.backend={cfg.cache.backend})")
-    yield _writable("history folder", cfg.path(cfg.profiling.history_db).parent)
+    yield _history_check(cfg)
+    if not cfg.profiling.history_url:
+        yield _writable("history folder", cfg.path(cfg.profiling.history_db).parent)
     yield _writable("cache folder", cfg.path(cfg.cache.path).parent)
     yield _writable("report folder", cfg.path(cfg.report.dir))
 

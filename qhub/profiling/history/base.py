@@ -22,6 +22,11 @@ class HistoryUnavailableError(ProfilerError):
     """
 
 
+class NothingRecordedError(ProfilerError):
+    """A read-only open found no history yet (no file, or an empty database): not a fault,
+    just nothing to read; commands say so instead of failing as on damage."""
+
+
 BEHAVE = "behave"
 """The kind of a normal behave run (the default everywhere)."""
 STRESS = "stress"

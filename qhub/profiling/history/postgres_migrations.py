@@ -15,6 +15,7 @@ from collections.abc import Callable
 from typing import Any
 
 from qhub.exceptions import ProfilerError
+from qhub.profiling.history.base import NothingRecordedError
 
 SCHEMA_VERSION = 3
 FIRST_VERSION = 3
@@ -113,7 +114,7 @@ def ensure_schema(conn: Any, *, readonly: bool) -> int:
     _refuse_newer(version)
     if readonly:
         if version == 0:
-            raise ProfilerError("no runs recorded yet: run behave with qhub")
+            raise NothingRecordedError("no runs recorded yet: run behave with qhub")
         if version < SCHEMA_VERSION:
             raise ProfilerError(
                 f"run history has schema {version}; the next behave run with qhub (or"

@@ -36,6 +36,7 @@ from qhub.profiling.history.base import (
     BEHAVE,
     Figures,
     HistoryUnavailableError,
+    NothingRecordedError,
     PinnedBaseline,
     RunSummary,
     StoredPart,
@@ -99,7 +100,7 @@ class SQLiteHistory:
         except OSError as exc:
             raise HistoryUnavailableError(f"{WHAT} {self.location}: {exc.strerror}") from None
         if not exists:
-            raise ProfilerError(
+            raise NothingRecordedError(
                 f"no runs recorded yet ({self.location} does not exist): run behave with qhub"
             )
         self._check_owned()

@@ -21,6 +21,7 @@ import sqlite3
 import orjson
 
 from qhub.exceptions import ProfilerError
+from qhub.profiling.history.base import NothingRecordedError
 
 SCHEMA_VERSION = 3
 
@@ -164,7 +165,7 @@ def ensure_schema(db: sqlite3.Connection, *, readonly: bool) -> int:
         )
     if readonly:
         if version == 0:
-            raise ProfilerError("no runs recorded yet: run behave with qhub")
+            raise NothingRecordedError("no runs recorded yet: run behave with qhub")
         if version < SCHEMA_VERSION:
             raise ProfilerError(
                 f"run history has schema {version}; the next behave run with qhub (or"

@@ -44,7 +44,7 @@ def plan_shards(
     environ: Mapping[str, str] | None = None,
 ) -> Planned:
     """The plan for this pipeline (pinned in a shared history when there is one)."""
-    from qhub.profiling.history import open_history
+    from qhub.profiling.history import NothingRecordedError, open_history
     from qhub.profiling.provenance import ci_pipeline
 
     shared = bool(config.profiling.history_url)
@@ -55,7 +55,7 @@ def plan_shards(
         note = str(exc)
         if pipeline is not None:
             raise _unpinned(pipeline, note) from None
-        if not note.startswith("no runs recorded yet"):
+        if not isinstance(exc, NothingRecordedError):
             warn(f"qhub shard: {note}; splitting without history")
         return Planned(make_plan(suite, total, by, Durations()), note)
     with history:

@@ -16,7 +16,7 @@ from typing import Any
 import pytest
 
 from qhub.exceptions import ProfilerError
-from qhub.profiling.history import STRESS, RunHistory, run_figures
+from qhub.profiling.history import STRESS, NothingRecordedError, RunHistory, run_figures
 from qhub.profiling.history.postgres import PostgresHistory
 from qhub.profiling.history.sqlite import SQLiteHistory
 from qhub.profiling.record import RunRecord
@@ -189,7 +189,7 @@ class HistoryContract:
 
     def test_read_only(self, open_history: Opener) -> None:
         """Read-only: nothing recorded yet is an error; writes are refused."""
-        with pytest.raises(ProfilerError, match="no runs recorded yet"):
+        with pytest.raises(NothingRecordedError, match="no runs recorded yet"):
             open_history(readonly=True)
         with open_history() as history:
             history.add_part(part("r", "r"))

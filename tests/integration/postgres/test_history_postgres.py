@@ -142,3 +142,30 @@ def test_read_only_session_cannot_write(postgres_url: str) -> None:
     with PostgresHistory(postgres_url, readonly=True) as history:
         with pytest.raises(psycopg.errors.ReadOnlySqlTransaction):
             history.conn.execute("DELETE FROM qhub_runs")
+
+
+class TestDoctor:
+    """``qhub doctor`` asks the shared history read-only and names its newest run."""
+
+    def test_newest_run_named_and_password_hidden(
+        self,
+        postgres_url: str,
+        tmp_path: Path,
+        monkeypatch: pytest.MonkeyPatch,
+        capsys: pytest.CaptureFixture[str],
+    ) -> None:
+        from qhub.cli import main
+        from qhub.config import load_config
+
+        monkeypatch.chdir(tmp_path)
+        monkeypatch.setenv("QHUB_PROFILING_HISTORY_URL", postgres_url)
+        assert main(["doctor"]) == 0
+        assert "no runs recorded yet" in capsys.readouterr().out
+        with open_history_at(postgres_url, load_config(tmp_path)) as history:
+            history.add_part(part("run-doc-pg", "run-doc-pg"))
+        assert main(["doctor"]) == 0
+        out = capsys.readouterr().out
+        line = next(x for x in out.splitlines() if x[5:21].strip() == "history")
+        assert line.startswith("OK") and "newest run run-doc-pg (behave)" in line
+        assert PASSWORD not in out
+        assert list(tmp_path.iterdir()) == []

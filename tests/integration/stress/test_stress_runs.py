@@ -364,7 +364,9 @@ def test_a_slower_endpoint_than_in_the_previous_run_is_named(
     truth_server.server.fixed_s = 0.060
     second = run_stress(project, *args, base_url=truth_server.url)
     assert second.returncode == 1, second.output
-    assert "SLOWER GET /fixed: p50" in second.stdout
+    # The line names the statistic that moved most (p50 or p95, whichever the
+    # machine's jitter leaves larger), so only the endpoint and direction are fixed.
+    assert "SLOWER GET /fixed: p" in second.stdout, second.stdout
     assert second.report is not None
     slower = {c["endpoint"] for c in second.report["comparison"]["regressions"]}
     assert "GET /fixed" in slower and "GET /health" not in slower

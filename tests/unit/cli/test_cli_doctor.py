@@ -21,8 +21,9 @@ def project(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
 
 
 def lines(capsys: pytest.CaptureFixture[str]) -> dict[str, str]:
+    """Check name (padded to 16 columns after the status) -> its line."""
     out = capsys.readouterr().out.splitlines()
-    return {line.split()[1]: line for line in out if line.startswith(("OK", "FAIL"))}
+    return {line[5:21].strip(): line for line in out if line.startswith(("OK", "FAIL"))}
 
 
 class TestDoctor:
@@ -86,7 +87,7 @@ class TestDoctor:
         blocker.write_text("not a folder")
         monkeypatch.setenv("QHUB_REPORT_DIR", str(blocker / "reports"))
         assert main(["doctor"]) == 1
-        assert lines(capsys)["report"].startswith("FAIL")
+        assert lines(capsys)["report folder"].startswith("FAIL")
 
 
 class TestDoctorReadOnly:
@@ -115,3 +116,59 @@ class TestDoctorReadOnly:
 
 def lines_of(out: str) -> dict[str, str]:
     return {line.split()[1]: line for line in out.splitlines() if line.startswith(("OK", "FAIL"))}
+
+
+class TestDoctorHistory:
+    """The run history is opened read-only and its newest run named; damage is a FAIL with
+    the fix, and nothing is created, moved or changed."""
+
+    def test_no_history_yet_is_fine_and_creates_nothing(
+        self, project: Path, capsys: pytest.CaptureFixture[str]
+    ) -> None:
+        assert main(["doctor"]) == 0
+        checks = lines(capsys)
+        assert checks["history"].startswith("OK") and "no runs recorded yet" in checks["history"]
+        assert checks["history folder"].startswith("OK")
+        assert list(project.iterdir()) == []
+
+    def test_newest_run_is_named(self, project: Path, capsys: pytest.CaptureFixture[str]) -> None:
+        from qhub.profiling.history.sqlite import SQLiteHistory
+
+        db = project / ".qhub" / "history.db"
+        with SQLiteHistory(db) as history:
+            history.add_document(
+                {"schema": 1}, run_id="run-doctor-1", part="p1", kind="stress", wall_ms=5.0
+            )
+        before = db.read_bytes()
+        assert main(["doctor"]) == 0
+        line = lines(capsys)["history"]
+        assert line.startswith("OK") and "newest run run-doctor-1 (stress)" in line
+        assert db.read_bytes() == before
+
+    def test_damaged_history_fails_and_is_left_alone(
+        self, project: Path, capsys: pytest.CaptureFixture[str]
+    ) -> None:
+        db = project / ".qhub" / "history.db"
+        db.parent.mkdir()
+        db.write_bytes(b"SQLite format 3\x00" + b"\xff" * 4096)
+        assert main(["doctor"]) == 1
+        line = lines(capsys)["history"]
+        assert line.startswith("FAIL") and "fix: check profiling.history_db" in line
+        assert sorted(p.name for p in db.parent.iterdir()) == ["history.db"]
+
+    def test_unreachable_postgres_fails_without_the_password(
+        self, project: Path, capsys: pytest.CaptureFixture[str], port_factory
+    ) -> None:
+        pytest.importorskip("psycopg")
+        port = port_factory()
+        (project / "qhub.yaml").write_text(
+            "profiling:\n"
+            f"  history_url: postgresql://qa:hunter2@127.0.0.1:{port}/runs\n"
+            "  history_connect_timeout_s: 1\n"
+        )
+        assert main(["doctor"]) == 1
+        checks = lines(capsys)
+        assert checks["history"].startswith("FAIL")
+        assert "fix: start the database or fix profiling.history_url" in checks["history"]
+        assert "history folder" not in checks
+        assert "hunter2" not in "".join(checks.values())

@@ -14,7 +14,7 @@ import pytest
 from qhub._quarantine import APPLICATION_ID
 from qhub.exceptions import ProfilerError
 from qhub.profiling.baseline import read_baseline, sample_set, write_baseline
-from qhub.profiling.history import run_figures
+from qhub.profiling.history import NothingRecordedError, run_figures
 from qhub.profiling.history.sqlite import SQLiteHistory
 
 V1_DDL = """
@@ -215,7 +215,7 @@ class TestMigration:
 
 class TestReadOnly:
     def test_missing_history_creates_nothing(self, tmp_path: Path) -> None:
-        with pytest.raises(ProfilerError, match="no runs recorded yet"):
+        with pytest.raises(NothingRecordedError, match="no runs recorded yet"):
             SQLiteHistory(tmp_path / ".qhub/history.db", readonly=True)
         assert list(tmp_path.iterdir()) == []
 
