@@ -195,7 +195,7 @@ def finish_run(capture: RunCapture, config: QHubConfig) -> RunOutcome:
             if group.coordinated and history is not None and not notes:
                 return _join(config, history, group, record)
             run = _merged_run(history, record) if group.source != "own" else record
-            report, written = _report(config, history, run, notes)
+            report, written = _report(config, history, run, [*notes, *_config_notes(config)])
         finally:
             if history is not None:
                 history.close()
@@ -203,6 +203,16 @@ def finish_run(capture: RunCapture, config: QHubConfig) -> RunOutcome:
     # no summary: one per part would be one per scenario
     summary = None if group.coordinated else _summary(config, report, written)
     return RunOutcome(record, report, written, summary)
+
+
+def _config_notes(config: QHubConfig) -> list[str]:
+    """Settings taken from unprefixed environment variables, which are often another
+    tool's (``REDIS_URL``): named in the summary so a surprise is seen, not guessed."""
+    taken = config.from_unprefixed_env()
+    if not taken:
+        return []
+    named = ", ".join(f"{key} from {var}" for key, var in taken.items())
+    return [f"settings from unprefixed environment variables: {named} (QHUB_<same name> overrides)"]
 
 
 def _merged_run(history: RunHistory | None, record: RunRecord) -> RunRecord:

@@ -138,6 +138,21 @@ class TestOtherToolsVariables:
             " (from environment variable CACHE_BACKEND): must be one of memory, disk, redis,"
             " layered; set QHUB_CACHE_BACKEND to configure qhub"
         ]
+        assert "note: settings from unprefixed" not in result.output  # ignored: not taken
+
+    def test_a_taken_unprefixed_variable_is_named_in_the_summary(
+        self, project_factory, qhub_env, behave_run
+    ) -> None:
+        project = project_factory(INSTALL)
+        env = {**qhub_env(project), "REDIS_URL": "redis://:app-secret@127.0.0.1:1/3"}
+        result = behave_run(project, env=env)
+        assert result.returncode == 0, result.output
+        notes = [ln.strip() for ln in result.output.splitlines() if "note: settings" in ln]
+        assert notes == [
+            "note: settings from unprefixed environment variables: redis.url from REDIS_URL"
+            " (QHUB_<same name> overrides)"
+        ]
+        assert "app-secret" not in result.output
 
 
 SLOW = "Feature: F\n  Scenario: slow\n    When it sleeps 60.0 seconds\n"
