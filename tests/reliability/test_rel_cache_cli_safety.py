@@ -8,7 +8,6 @@ Runs the real console entry (``python -m qhub``) against real files and a real
 from __future__ import annotations
 
 import os
-import shutil
 import socket
 import subprocess
 import sys
@@ -18,6 +17,8 @@ from pathlib import Path
 from urllib.parse import quote, quote_plus
 
 import pytest
+
+from tests.conftest import require_system_binary
 
 REPO = Path(__file__).resolve().parents[2]
 
@@ -63,9 +64,7 @@ PASSWORD = "p@ss w0rd+%/x"
 
 @pytest.fixture
 def auth_redis(tmp_path: Path) -> Iterator[int]:
-    binary = shutil.which("redis-server")
-    if binary is None:
-        pytest.fail("redis-server is not installed (apt-get install redis-server)")
+    binary = require_system_binary("redis-server", "redis-server")
     with socket.socket() as s:
         s.bind(("127.0.0.1", 0))
         port = s.getsockname()[1]

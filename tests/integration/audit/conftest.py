@@ -175,6 +175,7 @@ def behave_oracle(audit_site: Path, tmp_path: Path) -> Iterator[Callable[[Path],
         if not out.exists():
             return {"failed": True, "stderr": proc.stderr[-2000:]}
         data: dict[str, Any] = json.loads(out.read_text())
+        data["root"] = str(copy)  # behave's relative paths start here
         return data
 
     yield run

@@ -67,7 +67,9 @@ def test_step_rules_agree_with_behave(
         assert not ours_unused and not ours_ambiguous
         return
     assert not oracle.get("failed"), oracle.get("stderr")
-    copy = project  # the oracle's paths are relative to its copy, laid out the same way
+    # The oracle's paths are relative to its copy (laid out like the project inside, but at
+    # another depth, which matters for paths outside it such as an installed step library).
+    copy = Path(oracle["root"])
     theirs_ambiguous = {_local(a["location"], copy) for a in oracle["ambiguous"]}
     assert ours_ambiguous == theirs_ambiguous
 

@@ -267,6 +267,8 @@ atexit.register(_record)
             stdout=subprocess.PIPE,
             stderr=subprocess.PIPE,
             text=True,
+            # a shell's background job starts with SIGINT ignored, and Python keeps it so
+            preexec_fn=lambda: signal.signal(signal.SIGINT, signal.SIG_DFL),
         )
         deadline = time.monotonic() + 60
         while not (project / "started.marker").exists():

@@ -28,7 +28,7 @@ from urllib.parse import quote
 
 import pytest
 
-from tests.conftest import MISSING_SYSTEM, free_port
+from tests.conftest import free_port, require_system_binary
 
 PASSWORD = "pg-Secret-4711"
 """The superuser's password: every test checks it never shows up anywhere."""
@@ -43,19 +43,12 @@ def _version_key(path: str) -> tuple[int, ...]:
 def postgres_bin() -> Path:
     """The folder of ``initdb``/``pg_ctl``: the newest /usr/lib/postgresql/*/bin, else PATH.
 
-    Missing: skip when QHUB_TESTS_ALLOW_MISSING_SYSTEM=1 (said in the summary), else fail.
+    Missing: :func:`tests.conftest.require_system_binary` skips (not root) or fails.
     """
     candidates = sorted(glob.glob("/usr/lib/postgresql/*/bin/initdb"), key=_version_key)
     if candidates:
         return Path(candidates[-1]).parent
-    on_path = shutil.which("initdb")
-    if on_path:
-        return Path(on_path).parent
-    message = "initdb is not installed (Debian package postgresql; ./run-tests installs it as root)"
-    if os.environ.get("QHUB_TESTS_ALLOW_MISSING_SYSTEM") == "1":
-        MISSING_SYSTEM.add("postgresql")
-        pytest.skip(message)
-    pytest.fail(message)
+    return Path(require_system_binary("initdb", "postgresql")).parent
 
 
 def _postgres_user() -> pwd.struct_passwd:

@@ -6,9 +6,11 @@ from __future__ import annotations
 import json
 import os
 import re
+import shutil
 import sqlite3
 import subprocess
 import sys
+import tempfile
 import textwrap
 from pathlib import Path
 from typing import Any
@@ -346,12 +348,17 @@ class TestBehavex:
             config={"report": {"formats": ["json"]}},
         )
         env = {k: v for k, v in os.environ.items() if not k.startswith("QHUB_")}
-        # behavex points TEMP at its output folder; multiprocessing's socket path must stay short
-        env["TMPDIR"] = "/tmp"
-        proc = subprocess.run(
-            [str(behavex), "--parallel-processes", "2", "--parallel-scheme", scheme],
-            cwd=project, env=env, capture_output=True, text=True, timeout=240, check=False,
-        )  # fmt: skip
+        # behavex points TEMP at its output folder; multiprocessing's socket path must stay
+        # short, and behavex writes fixed names (stdMainProcess2.txt) into the temp folder,
+        # which another user's earlier run may own: a short folder of this test's own
+        env["TMPDIR"] = tempfile.mkdtemp(prefix="bx-", dir="/tmp")
+        try:
+            proc = subprocess.run(
+                [str(behavex), "--parallel-processes", "2", "--parallel-scheme", scheme],
+                cwd=project, env=env, capture_output=True, text=True, timeout=240, check=False,
+            )  # fmt: skip
+        finally:
+            shutil.rmtree(env["TMPDIR"], ignore_errors=True)
         output = proc.stdout + proc.stderr
         assert proc.returncode == 0, output
         assert output.count("qhub: run ") == 1, output  # one summary for the whole run

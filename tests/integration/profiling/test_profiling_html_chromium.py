@@ -1,8 +1,8 @@
 """The HTML report of real runs, driven in headless Chromium: charts, sorting, filtering.
 
-Chromium and chromedriver are found on PATH (``shutil.which``); without them the tests are
-skipped with the reason. A screenshot of the report is kept in the system temp folder
-(``qhub-report-chromium.png``) for a person to look at.
+Chromium and chromedriver are found on PATH (``./run-tests`` installs them as root; without
+root they are skipped, named in the summary line). A screenshot of the report is kept in
+the system temp folder (``qhub-report-chromium.png``) for a person to look at.
 """
 
 from __future__ import annotations
@@ -19,6 +19,8 @@ from pathlib import Path
 from typing import Any
 
 import pytest
+
+from tests.conftest import require_system_binary
 
 pytestmark = pytest.mark.chromium
 
@@ -45,10 +47,8 @@ def driver(tmp_path: Path) -> Iterator[Any]:
     webdriver = pytest.importorskip("selenium.webdriver")
     from selenium.webdriver.chrome.service import Service
 
-    browser = shutil.which("chromium") or shutil.which("chromium-browser")
-    chromedriver = shutil.which("chromedriver")
-    if browser is None or chromedriver is None:
-        pytest.skip("chromium and chromedriver are needed on PATH for the HTML report tests")
+    browser = shutil.which("chromium-browser") or require_system_binary("chromium", "chromium")
+    chromedriver = require_system_binary("chromedriver", "chromium-driver")
     options = webdriver.ChromeOptions()
     options.binary_location = browser
     for arg in (
