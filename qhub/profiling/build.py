@@ -529,13 +529,13 @@ def _timeline(capture: RunCapture, start_ns: int, step_bodies_ns: int) -> Timeli
     if inside and before_all is not None:
         # install() inside the user's before_all: qhub's set-up is part of that span
         after["before_all"] = max(0, after["before_all"] - inside)
-        after["qhub_setup"] = inside + charged
+        after["qhub_setup"] = inside
         first_event = before_all[0]
     else:
         # runner mode: qhub was set up before before_all started
         before["qhub_setup"] = setup + run_started
-        after["qhub_setup"] = charged
         first_event = before_all[0] if before_all is not None else span[1]
+    after["qhub_first_use"] = charged
     return Timeline(start_ns, capture.finished_ns, first_event, before, after)
 
 

@@ -12,9 +12,11 @@ from __future__ import annotations
 
 from collections.abc import Mapping
 from dataclasses import dataclass, field
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
-from qhub.profiling.record import MethodRow
+if TYPE_CHECKING:  # the record types load at the end of the run
+    from qhub.profiling.record import MethodRow
+
 
 
 @dataclass(frozen=True, slots=True)

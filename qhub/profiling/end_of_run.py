@@ -23,7 +23,6 @@ from __future__ import annotations
 
 import contextlib
 import sys
-import time
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from pathlib import Path
@@ -36,18 +35,17 @@ from qhub.profiling.capture import RunCapture
 from qhub.profiling.history import RunHistory, open_history, run_figures
 from qhub.profiling.merge import merge_records
 from qhub.profiling.provenance import (
-    DirtyCheck,
     Group,
     collect_meta,
     detect_group,
     git_info,
     new_part_id,
-    start_dirty_check,
 )
 from qhub.profiling.record import RunRecord
-from qhub.profiling.render import preload, write_reports
+from qhub.profiling.render import write_reports
 from qhub.profiling.render.terminal_summary import render_summary, summary_options
 from qhub.profiling.reporting import Report, build_report
+from qhub.profiling.run_start import START
 
 if TYPE_CHECKING:
     from qhub.config import QHubConfig
@@ -66,41 +64,8 @@ class RunOutcome:
     """The terminal summary to print (``None`` when off or not this process's to print)."""
 
 
-class _RunStart:
-    """What :func:`prepare` starts when a run begins (one run at a time per process)."""
-
-    dirty: DirtyCheck | None = None
-    started_at: str | None = None
-
-
-_START = _RunStart()
 _COORDINATED: dict[str, tuple[QHubConfig, str]] = {}
 """behavex runs this worker process took part in: run id -> (config, worker name)."""
-
-
-def prepare(config: QHubConfig) -> None:
-    """At the start of a run: load the end-of-run code and start the git status check.
-
-    Imports happen here, inside the measured run (qhub's set-up), not after its end.
-    """
-    import filelock  # noqa: F401 - what qhub._locks.file_lock imports on first use
-
-    import qhub._atomic
-    import qhub.profiling.documents
-
-    if config.profiling.history_url:
-        import contextlib
-
-        import qhub.profiling.history.postgres
-
-        with contextlib.suppress(ImportError):  # missing: said once when the run is recorded
-            import psycopg  # noqa: F401
-    else:
-        import qhub.profiling.history.sqlite  # noqa: F401
-
-    preload(list(config.report.formats))
-    _START.started_at = time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime())
-    _START.dirty = start_dirty_check(config.root)
 
 
 @contextlib.contextmanager
@@ -170,14 +135,14 @@ def finish_run(capture: RunCapture, config: QHubConfig) -> RunOutcome:
     """Record, judge and report one process's part of a run (see the module docstring)."""
     part_id = new_part_id()
     group = detect_group(part_id)
-    dirty = _START.dirty.result() if _START.dirty is not None else None
+    dirty = START.dirty.result() if START.dirty is not None else None
     meta = collect_meta(
         capture.meta,
         part_id=part_id,
         group=group,
         git=git_info(config.root),
         dirty=dirty,
-        started_at=_START.started_at,
+        started_at=START.started_at,
     )
     record = build_record(capture, meta)
     notes: list[str] = []

@@ -126,11 +126,10 @@ class BehaveObserver:
         if self._tracemalloc and not tracemalloc.is_tracing():
             tracemalloc.start()
         if self.enabled:
-            # load the end-of-run code now, inside the measured run (as qhub set-up), so the
-            # unmeasurable time between the report and process exit stays small
-            from qhub.profiling.end_of_run import prepare
+            # the end-of-run code loads when the run ends (see qhub.profiling.run_start)
+            from qhub.profiling.run_start import begin
 
-            prepare(self.config)
+            begin(self.config)
         self._run_started_span = (t0, self._clock())
 
     def on_hook(

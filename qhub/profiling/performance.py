@@ -15,13 +15,13 @@ from contextlib import contextmanager
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, TypeVar, cast
 
-from qhub.profiling.record import MethodRow
 from qhub.profiling.rss import MB, MemoryProfiler
 from qhub.profiling.timings import NS_PER_MS, TimingStats
 
 if TYPE_CHECKING:
     from qhub.config import QHubConfig
     from qhub.profiling.baseline import SampleSet
+    from qhub.profiling.record import MethodRow
 
 F = TypeVar("F", bound=Callable[..., Any])
 
@@ -154,6 +154,7 @@ class PerformanceProfiler:
     def method_records(self) -> tuple[MethodRow, ...]:
         """The same figures as frozen rows (with at most 2,000 samples each) for run records."""
         from qhub.profiling.build import thin
+        from qhub.profiling.record import MethodRow
 
         out = []
         for name, stats in self._methods.items():

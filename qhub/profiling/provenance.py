@@ -42,12 +42,14 @@ import uuid
 from collections.abc import Mapping
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from qhub._redact import redact_text
 from qhub._version import __version__
 from qhub.profiling._clean import normalize_tags
-from qhub.profiling.record import RunMeta
+
+if TYPE_CHECKING:  # the record types load at the end of the run, not at its start
+    from qhub.profiling.record import RunMeta
 
 MAX_ID_CHARS = 200
 DIRTY_CHECK_TIMEOUT_S = 3.0
@@ -368,6 +370,8 @@ def collect_meta(
     started_at: str | None = None,
 ) -> RunMeta:
     """Identity and provenance of this process's part of the run (status set later)."""
+    from qhub.profiling.record import RunMeta
+
     return RunMeta(
         id=group.id,
         part=part_id,

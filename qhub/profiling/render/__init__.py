@@ -24,7 +24,6 @@ __all__ = [
     "FORMATS",
     "RenderOptions",
     "Renderer",
-    "preload",
     "renderer",
     "write_reports",
 ]
@@ -61,22 +60,6 @@ def renderer(fmt: str) -> Renderer:
 
     render: Renderer = importlib.import_module(f"qhub.profiling.render.{module}").render
     return render
-
-
-def preload(formats: Sequence[str]) -> None:
-    """Import the renderers of ``formats`` (and read the HTML assets) ahead of the run's end.
-
-    Called when the run starts, so the end-of-run report writing does not pay for imports
-    (the HTML renderer's take ~15 ms); unknown formats are left for the writer to report.
-    """
-    for fmt in ("text", *formats):
-        if fmt in _MODULES:
-            renderer(fmt)
-    if "html" in formats:
-        from qhub.profiling.render.html_report import preload_assets
-
-        preload_assets()
-    from qhub.profiling.render import terminal_summary  # noqa: F401
 
 
 def write_reports(

@@ -53,12 +53,6 @@ def _asset(name: str) -> str:
     return (resources.files("qhub.profiling.render") / "assets" / name).read_text("utf-8")
 
 
-def preload_assets() -> None:
-    """Read the page template, CSS and JS into the cache now (see ``render.preload``)."""
-    for name in ("page.html", "report.css", "report.js"):
-        _asset(name)
-
-
 def _e(value: Any) -> str:
     return escape(clean(str(value)), quote=True)
 

@@ -260,16 +260,22 @@ atexit.register(_record)
         feature = "Feature: F\n  Scenario: slow\n    When it sleeps 60.0 seconds\n"
         project = project_factory(env_py, feature=feature)
         env = {**os.environ, **qhub_env(project), "USE_QHUB": "1"}
-        proc = subprocess.Popen(
-            [sys.executable, "-m", "behave", "--no-color"],
-            cwd=project,
-            env=env,
-            stdout=subprocess.PIPE,
-            stderr=subprocess.PIPE,
-            text=True,
-            # a shell's background job starts with SIGINT ignored, and Python keeps it so
-            preexec_fn=lambda: signal.signal(signal.SIGINT, signal.SIG_DFL),
-        )
+        # A shell's background job (and so pytest in it) may have SIGINT ignored, which a
+        # child inherits and Python keeps: give the child the default disposition.
+        inherited = signal.getsignal(signal.SIGINT)
+        if inherited == signal.SIG_IGN:
+            signal.signal(signal.SIGINT, signal.default_int_handler)  # SIG_DFL after exec
+        try:
+            proc = subprocess.Popen(
+                [sys.executable, "-m", "behave", "--no-color"],
+                cwd=project,
+                env=env,
+                stdout=subprocess.PIPE,
+                stderr=subprocess.PIPE,
+                text=True,
+            )
+        finally:
+            signal.signal(signal.SIGINT, inherited)
         deadline = time.monotonic() + 60
         while not (project / "started.marker").exists():
             assert time.monotonic() < deadline, "the slow step never started"
