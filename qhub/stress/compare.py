@@ -145,6 +145,30 @@ def compare_runs(
     )
 
 
+def compare_with_settings(
+    baseline: Mapping[str, Any],
+    current: Mapping[str, Any],
+    profiling: Any,
+    *,
+    threshold_percent: float | None = None,
+    noise_floor_ms: float | None = None,
+) -> StressComparison:
+    """:func:`compare_runs` with the thresholds normal runs are judged by
+    (``profiling.regression_threshold_percent``, ``noise_floor_ms``, ``alpha``), each
+    overridable as ``qhub check --threshold`` / ``--threshold-ms`` override them."""
+    return compare_runs(
+        baseline,
+        current,
+        threshold_percent=(
+            profiling.regression_threshold_percent
+            if threshold_percent is None
+            else threshold_percent
+        ),
+        noise_floor_ms=profiling.noise_floor_ms if noise_floor_ms is None else noise_floor_ms,
+        alpha=profiling.alpha,
+    )
+
+
 def render_comparison(comparison: StressComparison) -> str:
     """Lines for the terminal report."""
     if not comparison.comparable:
