@@ -113,7 +113,9 @@ def _report(
             history.set_figures(record.run.id, run_figures(record), parts=parts)
         except ProfilerError as exc:
             warn(f"{exc}; the trend misses this run")
-    report = build_report(config, history, [record], notes=notes)
+    report = build_report(
+        config, history, [record], notes=notes, stress="html" in config.report.formats
+    )
     options = summary_options(config.report)
     written = write_reports(
         report, config.path(config.report.dir), list(config.report.formats), options

@@ -3,8 +3,9 @@
 Tables are built by :mod:`qhub.profiling.render._html` with every value escaped; each
 carries its sort keys in ``data-v`` attributes, and the page's script makes every table
 sortable (click a column header) and filterable (the box above it searches every cell,
-step texts included). Charts are drawn in the browser as SVG from a JSON island
-(``<script type="application/json">`` with ``</`` escaped) using ``textContent`` only:
+step texts included); the stress section is built by
+:mod:`~qhub.profiling.render.html_stress`. Charts are drawn in the browser as SVG from a
+JSON island (``<script type="application/json">`` with ``</`` escaped) using ``textContent`` only:
 hand-made SVG keeps the file small and the page free of third-party code, which a strict
 Content-Security-Policy with a per-file nonce then enforces (no script or style but
 qhub's own).
@@ -37,6 +38,7 @@ from qhub.profiling.render._html import Cell
 from qhub.profiling.render._html import esc as _e
 from qhub.profiling.render._html import sortable_table as _table
 from qhub.profiling.render.base import RenderOptions
+from qhub.profiling.render.html_stress import stress_parts
 
 if TYPE_CHECKING:
     from qhub.profiling.reporting import Report
@@ -392,6 +394,9 @@ def render(report: Report, options: RenderOptions) -> str:
     run = report.record.run
     nonce = secrets.token_urlsafe(16)
     hooks, modules, methods = _others(report)
+    stress, stress_data = stress_parts(report)
+    data = chart_data(report)
+    data["stress"] = stress_data
     title = f"qhub report {run.id}" + (" (pooled)" if run.pooled else "")
     return _asset("page.html").format(
         nonce=nonce,
@@ -411,8 +416,9 @@ def render(report: Report, options: RenderOptions) -> str:
         modules=modules,
         methods=methods,
         stats=_stats(report),
+        stress=stress,
         measured_from=_e(report.record.attribution.measured_from),
-        data=_json_island(chart_data(report)),
+        data=_json_island(data),
         script=_asset("report.js"),
         style=_asset("report.css"),
     )
