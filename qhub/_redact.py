@@ -24,6 +24,7 @@ import json
 import re
 import threading
 from functools import lru_cache
+from typing import Any
 from urllib.parse import parse_qsl, quote, quote_plus, unquote, urlencode, urlsplit, urlunsplit
 
 REDACTED = "<redacted>"
@@ -273,6 +274,29 @@ def scrub_known(text: str) -> str:
         if secret in text:
             text = text.replace(secret, REDACTED)
     return text
+
+
+_MAX_SCRUB_DEPTH = 256
+"""Deeper than any JSON encoder qhub uses accepts (orjson stops at 255 levels)."""
+
+
+def scrub_known_in(value: Any, _depth: int = 0) -> Any:
+    """A JSON-like ``value`` (dicts, lists, strings, numbers) with :func:`scrub_known`
+    applied to every string, keys included: a copy where anything changed, ``value`` itself
+    when no secret is known. Levels beyond any JSON encoder's limit are left as they are
+    (the encoder refuses them anyway)."""
+    if not _known or _depth > _MAX_SCRUB_DEPTH:
+        return value
+    if isinstance(value, str):
+        return scrub_known(value)
+    if isinstance(value, dict):
+        return {
+            scrub_known(k) if isinstance(k, str) else k: scrub_known_in(v, _depth + 1)
+            for k, v in value.items()
+        }
+    if isinstance(value, (list, tuple)):
+        return [scrub_known_in(v, _depth + 1) for v in value]
+    return value
 
 
 def _userinfo(match: re.Match[str]) -> str:

@@ -18,6 +18,7 @@ _LAZY: dict[str, str] = {
     "SchemaStore": "qhub.api.schemas",
     "TokenBucket": "qhub.api.ratelimit",
     "endpoint_key": "qhub.api.endpoints",
+    "observe_requests": "qhub.api.observe",
 }
 
 __all__ = [
@@ -28,6 +29,7 @@ __all__ = [
     "Transport",
     "client_from_settings",
     "endpoint_key",
+    "observe_requests",
 ]
 
 
@@ -37,6 +39,7 @@ __getattr__, __dir__ = lazy_exports(__name__, _LAZY)
 if TYPE_CHECKING:  # pragma: no cover - for type checkers and IDEs only
     from qhub.api.client import APIClient, BaseAPIClient, client_from_settings
     from qhub.api.endpoints import endpoint_key
+    from qhub.api.observe import observe_requests
     from qhub.api.ratelimit import TokenBucket
     from qhub.api.schemas import SchemaStore
     from qhub.api.transport import Transport

@@ -35,6 +35,7 @@ from qhub._redact import (
     remember_url_secrets,
 )
 from qhub._warn import warn
+from qhub.api import observe as _observe
 from qhub.api.endpoints import EndpointStats, budget_report, endpoint_key
 from qhub.api.ratelimit import TokenBucket
 from qhub.api.schemas import SchemaStore, check_fields
@@ -287,6 +288,8 @@ class APIClient:
         Keyword arguments are those of :meth:`requests.Session.request`. A missing or None
         ``timeout`` means the client's (connect, read) timeouts: never infinite; the whole
         request ends at ``total_timeout``; bodies over ``max_response_mb`` are refused.
+        Observers registered with :func:`~qhub.api.observe.observe_requests` are told once
+        per request, however it ends.
         """
         method = method.upper()
         if route is None:
@@ -300,16 +303,23 @@ class APIClient:
             "headers" in kwargs or "params" in kwargs or "auth" in kwargs
         ):
             self._learn_secrets(kwargs)
+        waited_s = 0.0
         if self._limiter is not None:
-            self._limiter.acquire()
+            waited_s = self._limiter.acquire()
         status: int | None = None
+        error: BaseException | None = None
         started = time.perf_counter()
         try:
             response = transport.send(method, url, **kwargs)
             status = response.status_code
+        except BaseException as exc:
+            error = exc
+            raise
         finally:
             elapsed_ms = (time.perf_counter() - started) * 1000.0
             self._endpoints.record(key, elapsed_ms, status)
+            if _observe.observers:
+                _observe.notify(key, elapsed_ms + waited_s * 1000.0, status, error)
         if log.isEnabledFor(logging.DEBUG):
             log.debug("%s %s -> %s in %.2f ms", method, redact_url(url), status, elapsed_ms)
         return response

@@ -3,7 +3,8 @@
 Read-only: it opens the run history without creating or changing anything. It speaks CI:
 ``--format github`` (workflow-command annotations; the default when ``GITHUB_ACTIONS`` is
 ``true``), ``--junit-xml PATH``, and the Markdown verdict appended to
-``$GITHUB_STEP_SUMMARY`` when that is set.
+``$GITHUB_STEP_SUMMARY`` when that is set. ``--stress`` gates stress runs instead
+(:mod:`qhub.cli.check_stress`).
 """
 
 from __future__ import annotations
@@ -40,7 +41,9 @@ def register(sub: Any) -> None:
         "definition, scenario or block is slower than the baseline by the decision rule in "
         "docs/profiling.md (or a budget is exceeded with --fail-on-budget, or memory leaks with "
         "--fail-on-leak). Exit 2: usage error, nothing recorded, or no baseline with "
-        "--require-baseline. Creates no files (except --junit-xml).",
+        "--require-baseline. With --stress: the newest stress run against the one before "
+        "it, exit 1 when an endpoint got slower, 2 when there is nothing to compare. "
+        "Creates no files (except --junit-xml).",
     )
     parser.add_argument(
         "--threshold",
@@ -76,6 +79,15 @@ def register(sub: Any) -> None:
     which.add_argument(
         "--last", type=positive_count, metavar="N", help="check the newest N runs pooled"
     )
+    parser.add_argument(
+        "--stress",
+        action="store_true",
+        help="gate stress runs instead: the newest (or --run) against the stress run before it"
+        " (or --baseline-run); exit 2 when there is nothing to compare",
+    )
+    parser.add_argument(
+        "--baseline-run", metavar="ID", help="with --stress: the stress run to compare with"
+    )
     parser.add_argument("--fail-on-budget", action="store_true", help="budget violations fail")
     parser.add_argument("--fail-on-leak", action="store_true", help="a memory leak fails")
     parser.add_argument(
@@ -99,6 +111,12 @@ def run(args: argparse.Namespace) -> int:
     from qhub.profiling.reporting import build_report
     from qhub.profiling.verdict import check_from_settings
 
+    if args.stress:
+        from qhub.cli.check_stress import run_stress_check
+
+        return run_stress_check(args, config_from_args(args))
+    if args.baseline_run:
+        raise UsageError("qhub check: --baseline-run needs --stress")
     if args.junit_xml and not os.path.isdir(os.path.dirname(os.path.abspath(args.junit_xml))):
         raise UsageError(f"qhub check: --junit-xml {args.junit_xml}: its folder does not exist")
     config = config_from_args(args)

@@ -69,10 +69,10 @@ def run(args: argparse.Namespace) -> int:
     from qhub.profiling.reporting import build_report
 
     config = config_from_args(args)
+    formats = list(dict.fromkeys(args.format or [*config.report.formats, "text"]))
     with open_history(config, readonly=True) as history:
         runs = select_runs(history, args)
-        report = build_report(config, history, runs)
-    formats = list(dict.fromkeys(args.format or [*config.report.formats, "text"]))
+        report = build_report(config, history, runs, stress="html" in formats)
     files = [f for f in formats if f not in _STDOUT_FORMATS]
     directory = config.path(args.dir) if args.dir else config.path(config.report.dir)
     options = RenderOptions(

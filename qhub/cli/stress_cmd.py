@@ -106,13 +106,7 @@ def _config_file(path: str | None) -> Iterator[None]:
 
 def run(args: argparse.Namespace) -> int:
     from qhub.stress.render import renderer
-    from qhub.stress.run import (
-        StressOptions,
-        compare_with_previous,
-        previous_report,
-        run_stress,
-        write_reports,
-    )
+    from qhub.stress.run import StressOptions, record_and_compare, run_stress, write_reports
 
     behave_args = list(args.behave_args or [])
     if behave_args and behave_args[0] == "--":
@@ -131,7 +125,7 @@ def run(args: argparse.Namespace) -> int:
     )
     with _config_file(getattr(args, "config", None)):
         stress = run_stress(options, stderr=sys.stderr)
-    stress = compare_with_previous(stress, previous_report(stress.config))
+    stress = record_and_compare(stress)
     result = stress.result
     written = write_reports(stress)
     sys.stdout.write(renderer(args.format)(result))

@@ -23,7 +23,7 @@ from __future__ import annotations
 
 import contextlib
 import sys
-from collections.abc import Callable, Iterator
+from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING
@@ -32,7 +32,7 @@ from qhub._warn import warn
 from qhub.exceptions import ProfilerError
 from qhub.profiling.build import build_record
 from qhub.profiling.capture import RunCapture
-from qhub.profiling.history import RunHistory, open_history, run_figures
+from qhub.profiling.history import RunHistory, run_figures
 from qhub.profiling.merge import merge_records
 from qhub.profiling.provenance import (
     Group,
@@ -42,6 +42,7 @@ from qhub.profiling.provenance import (
     new_part_id,
 )
 from qhub.profiling.record import RunRecord
+from qhub.profiling.recording import history_lock, open_for_recording
 from qhub.profiling.render import write_reports
 from qhub.profiling.render.terminal_summary import render_summary, summary_options
 from qhub.profiling.reporting import Report, build_report
@@ -68,46 +69,6 @@ _COORDINATED: dict[str, tuple[QHubConfig, str]] = {}
 """behavex runs this worker process took part in: run id -> (config, worker name)."""
 
 
-@contextlib.contextmanager
-def history_lock(config: QHubConfig) -> Iterator[str | None]:
-    """The history lock (bounded wait); yields ``None``, or why it could not be had.
-
-    Without the lock the run goes on: SQLite still serialises the writes; only the "last
-    worker writes the full report" ordering is lost. A PostgreSQL history needs no file
-    lock (and a local one could not reach other machines): it serialises the writes of
-    one run itself (advisory locks), and stale figures are never stored (see
-    :meth:`~qhub.profiling.history.RunHistory.set_figures`).
-    """
-    from qhub._locks import LockUnavailableError, file_lock
-
-    if config.profiling.history_url:
-        yield None
-        return
-    path = Path(f"{config.path(config.profiling.history_db)}.lock")
-    try:
-        with file_lock(path, config.profiling.history_timeout_s, what="run history lock"):
-            yield None
-            return
-    except LockUnavailableError as exc:
-        problem = str(exc)
-    yield problem
-
-
-def _open(config: QHubConfig, lock_problem: str | None) -> RunHistory | None:
-    """The history, or ``None`` (said once: the history's problem, else the lock's)."""
-    try:
-        history = open_history(config)
-    except ProfilerError as exc:
-        warn(
-            f"{exc}; this run is not recorded (the reports are still written)",
-            once=f"history-unavailable:{exc}",
-        )
-        return None
-    if lock_problem is not None:
-        warn(f"{lock_problem}; recording without it", once=f"history-lock:{lock_problem}")
-    return history
-
-
 def _report(
     config: QHubConfig, history: RunHistory | None, record: RunRecord, notes: list[str]
 ) -> tuple[Report, tuple[Path, ...]]:
@@ -117,7 +78,9 @@ def _report(
             history.set_figures(record.run.id, run_figures(record), parts=parts)
         except ProfilerError as exc:
             warn(f"{exc}; the trend misses this run")
-    report = build_report(config, history, [record], notes=notes)
+    report = build_report(
+        config, history, [record], notes=notes, stress="html" in config.report.formats
+    )
     options = summary_options(config.report)
     written = write_reports(
         report, config.path(config.report.dir), list(config.report.formats), options
@@ -147,7 +110,7 @@ def finish_run(capture: RunCapture, config: QHubConfig) -> RunOutcome:
     record = build_record(capture, meta)
     notes: list[str] = []
     with history_lock(config) as lock_problem:
-        history = _open(config, lock_problem)
+        history = open_for_recording(config, lock_problem)
         if history is None:
             notes.append("run history unavailable: this run is not recorded, nothing compared")
         try:
@@ -229,7 +192,7 @@ def _finish_coordinated() -> None:
 
 def _finish_one(config: QHubConfig, run_id: str, worker: str) -> None:
     with history_lock(config) as lock_problem:
-        history = _open(config, lock_problem)
+        history = open_for_recording(config, lock_problem)
         if history is None:
             return
         try:

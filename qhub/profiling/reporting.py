@@ -8,14 +8,14 @@ written even when the history cannot be.
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 
 from qhub._warn import warn
 from qhub.exceptions import ProfilerError
 from qhub.profiling.baseline import SampleSet, read_baseline, sample_set
-from qhub.profiling.history import RunHistory
+from qhub.profiling.history import STRESS, RunHistory, RunSummary
 from qhub.profiling.merge import merge_records
 from qhub.profiling.record import RunRecord
 from qhub.profiling.regression import RegressionCheck
@@ -27,6 +27,8 @@ if TYPE_CHECKING:
 TREND_RUNS = 50
 TREND_ITEMS = 12
 """Step definitions given a trend line of their own (the slowest of the current run)."""
+STRESS_RUNS = 10
+"""Stress runs listed in the HTML report's stress section."""
 
 
 @dataclass(frozen=True, slots=True)
@@ -54,6 +56,17 @@ class ItemTrend:
 
 
 @dataclass(frozen=True, slots=True)
+class StressRuns:
+    """The newest ``qhub stress`` runs in the history, for the HTML report's stress section."""
+
+    recent: tuple[RunSummary, ...]
+    """Newest first (at most :data:`STRESS_RUNS`)."""
+    document: Mapping[str, Any] | None
+    """The newest run's stored document as stored: untrusted, read by
+    :func:`qhub.profiling.render.stress_view.read_stress`; None without a readable part."""
+
+
+@dataclass(frozen=True, slots=True)
 class Report:
     """Everything the renderers show."""
 
@@ -63,6 +76,8 @@ class Report:
     item_trends: tuple[ItemTrend, ...] = ()
     notes: tuple[str, ...] = ()
     """Why something is missing (history unavailable, baseline file unreadable...)."""
+    stress: StressRuns | None = None
+    """Stress runs in the history (only when asked for: the HTML report shows them)."""
 
 
 def load_run(history: RunHistory, run_id: str) -> RunRecord:
@@ -152,6 +167,16 @@ def _trend(
     return points, tuple(items)
 
 
+def stress_runs(history: RunHistory) -> StressRuns | None:
+    """The newest stress runs and the newest one's stored document; None when there are
+    none. :class:`ProfilerError` when the history cannot be read."""
+    recent = tuple(history.runs(STRESS_RUNS, kind=STRESS))
+    if not recent:
+        return None
+    parts = history.documents(recent[0].id)
+    return StressRuns(recent, parts[-1].document if parts else None)
+
+
 def build_report(
     config: QHubConfig,
     history: RunHistory | None,
@@ -159,16 +184,24 @@ def build_report(
     *,
     check: RegressionCheck | None = None,
     notes: Sequence[str] = (),
+    stress: bool = False,
 ) -> Report:
-    """The report over ``runs`` (one record per run; several are pooled)."""
+    """The report over ``runs`` (one record per run; several are pooled); with ``stress``,
+    the stress runs in the history too (what the HTML report shows)."""
     record = runs[0] if len(runs) == 1 else merge_records(runs, pooled=True)
     baseline, more_notes = load_baseline(config, history)
     verdict = judge(runs, config.profiling, baseline, check)
     trend: tuple[TrendPoint, ...] = ()
     items: tuple[ItemTrend, ...] = ()
+    stressed: StressRuns | None = None
     if history is not None:
         try:
             trend, items = _trend(history, record, baseline)
         except ProfilerError as exc:
             more_notes.append(f"no trend: {exc}")
-    return Report(record, verdict, trend, items, (*notes, *more_notes))
+        if stress:
+            try:
+                stressed = stress_runs(history)
+            except ProfilerError as exc:
+                more_notes.append(f"stress runs not shown: {exc}")
+    return Report(record, verdict, trend, items, (*notes, *more_notes), stressed)

@@ -5,7 +5,8 @@ loader, before_all/after_all), ``users`` (a virtual user: its own model and cont
 ``pacing`` (back to back, or on a schedule with coordinated omission accounted for),
 ``engine`` (threads, clock, stop), ``sink`` and ``measure`` (every request, step and
 scenario into HDR histograms), ``guard`` (load only to configured hosts), ``result``
-(the frozen record), ``budgets`` (the gate), ``render`` (text, JSON, Prometheus).
+(the frozen record), ``budgets`` (the gate), ``compare`` and ``history`` (the previous run,
+read from and recorded in the run history), ``render`` (text, JSON, Prometheus, HTML).
 
 Nothing heavy is imported here; behave and hdrhistogram load when a run starts.
 """

@@ -145,21 +145,49 @@ def compare_runs(
     )
 
 
-def render_comparison(comparison: StressComparison) -> str:
-    """Lines for the terminal report."""
+def compare_with_settings(
+    baseline: Mapping[str, Any],
+    current: Mapping[str, Any],
+    profiling: Any,
+    *,
+    threshold_percent: float | None = None,
+    noise_floor_ms: float | None = None,
+) -> StressComparison:
+    """:func:`compare_runs` with the thresholds normal runs are judged by
+    (``profiling.regression_threshold_percent``, ``noise_floor_ms``, ``alpha``), each
+    overridable as ``qhub check --threshold`` / ``--threshold-ms`` override them."""
+    return compare_runs(
+        baseline,
+        current,
+        threshold_percent=(
+            profiling.regression_threshold_percent
+            if threshold_percent is None
+            else threshold_percent
+        ),
+        noise_floor_ms=profiling.noise_floor_ms if noise_floor_ms is None else noise_floor_ms,
+        alpha=profiling.alpha,
+    )
+
+
+def change_figures(c: StressChange) -> str:
+    """``p50 20 -> 61.2 ms (+206.0%, p=3.2e-11, n=40/40)``: what moved, and on what evidence."""
+    return (
+        f"{c.stat} {c.baseline_ms:g} -> {c.current_ms:g} ms ({c.change_percent:+.1f}%, "
+        f"p={c.p_value:g}, n={c.baseline_count}/{c.current_count})"
+    )
+
+
+def render_comparison(comparison: StressComparison, against: str = "previous stress run") -> str:
+    """Lines for the terminal report (``qhub check --stress`` prints the same ones)."""
     if not comparison.comparable:
-        return f"vs previous stress run {comparison.baseline_run}: {comparison.reason}\n"
+        return f"vs {against} {comparison.baseline_run}: {comparison.reason}\n"
     lines = [
-        f"vs previous stress run {comparison.baseline_run}: "
+        f"vs {against} {comparison.baseline_run}: "
         f"{len(comparison.regressions)} slower, {len(comparison.improvements)} faster, "
         f"{comparison.unchanged} unchanged"
     ]
     for c in comparison.regressions + comparison.improvements:
-        lines.append(
-            f"  {c.direction.upper():<6} {c.endpoint}: {c.stat} {c.baseline_ms:g} -> "
-            f"{c.current_ms:g} ms ({c.change_percent:+.1f}%, p={c.p_value:g}, "
-            f"n={c.baseline_count}/{c.current_count})"
-        )
+        lines.append(f"  {c.direction.upper():<6} {c.endpoint}: {change_figures(c)}")
     if comparison.too_few_samples:
         lines.append(f"  too few samples to judge: {', '.join(comparison.too_few_samples)}")
     return "\n".join(lines) + "\n"

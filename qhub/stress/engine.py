@@ -27,12 +27,13 @@ from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from typing import Any
 
+from qhub.api.observe import observe_requests
 from qhub.stress.guard import HostGuard
 from qhub.stress.measure import Measurements
 from qhub.stress.pacing import Pacer
 from qhub.stress.plan import StressPlan
 from qhub.stress.progress import ProgressLine
-from qhub.stress.sink import RequestSink, observing_requests
+from qhub.stress.sink import RequestSink
 from qhub.stress.users import StopControl, VirtualUser
 
 TICK_S = 1.0
@@ -127,7 +128,7 @@ def run_load(
     abandoned = False
     drained_at: float | None = None
     cpu0 = time.process_time()
-    with signals.caught(), guard.active(), observing_requests(sink):
+    with signals.caught(), guard.active(), observe_requests(sink):
         # a user whose response has arrived waits for the GIL at most this long
         sys.setswitchinterval(SWITCH_INTERVAL_S)
         t0 = clock()

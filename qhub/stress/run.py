@@ -9,7 +9,9 @@ The order of a stress run:
 4. the virtual users run (``engine``) while every request is measured (``sink``) and
    checked against the allowed hosts (``guard``);
 5. ``after_all`` runs once and behave's clean-ups; the measurements are frozen
-   (``result``) and checked against the budgets (``budgets``).
+   (``result``) and checked against the budgets (``budgets``);
+6. the run is compared with the previous stress run in the run history and recorded there
+   (``history``, :func:`record_and_compare`); the reports are written.
 """
 
 from __future__ import annotations
@@ -171,44 +173,28 @@ def run_stress(options: StressOptions, *, stderr: TextIO | None = None) -> Stres
     return StressRun(result, final_config)
 
 
-def previous_report(config: Any) -> dict[str, Any] | None:
-    """The last stress run's JSON report in the report folder, if readable (a damaged or
-    foreign file is no previous run, said once)."""
-    import json
-
-    from qhub._bounded import InputLimitError, read_regular_text
-    from qhub._warn import warn
-
-    path = config.path(config.report.dir) / "stress.json"
-    if not path.exists():
-        return None
-    try:
-        data = json.loads(read_regular_text(path, _MAX_REPORT_BYTES))
-    except (OSError, ValueError, InputLimitError) as exc:
-        warn(
-            f"qhub stress: previous report {path} not readable ({exc}); not compared",
-            once=f"stress-previous:{path}",
-        )
-        return None
-    if not isinstance(data, dict) or data.get("kind") != "stress":
-        return None
-    return data
-
-
 def compare_with_previous(run: StressRun, previous: dict[str, Any] | None) -> StressRun:
     """``run`` with its comparison against ``previous`` (the profiling thresholds)."""
-    from qhub.stress.compare import compare_runs
+    from qhub.stress.compare import compare_with_settings
 
     if previous is None:
         return run
-    profiling = run.config.profiling
-    comparison = compare_runs(
-        previous,
-        run.result.as_dict(),
-        threshold_percent=profiling.regression_threshold_percent,
-        noise_floor_ms=profiling.noise_floor_ms,
-    )
+    comparison = compare_with_settings(previous, run.result.as_dict(), run.config.profiling)
     return StressRun(run.result.with_comparison(comparison.as_dict()), run.config)
+
+
+def record_and_compare(run: StressRun) -> StressRun:
+    """Compare ``run`` with the previous stress run in the run history, then record it
+    there (the history is opened once, under its lock, as the end of a behave run opens
+    it); ``run`` with its comparison. A history that cannot be used is said once and the
+    run is neither compared nor recorded."""
+    from qhub.profiling.recording import recording_history
+    from qhub.stress.history import previous_document, record_run
+
+    with recording_history(run.config) as history:
+        run = compare_with_previous(run, previous_document(history))
+        record_run(history, run.result)
+    return run
 
 
 def write_reports(run: StressRun) -> list[Path]:
@@ -232,9 +218,6 @@ def write_reports(run: StressRun) -> list[Path]:
     return written
 
 
-_MAX_REPORT_BYTES = 64 * 1024 * 1024
-
-
 def _is_tty(stream: TextIO) -> bool:
     try:
         return bool(stream.isatty())
@@ -247,7 +230,7 @@ __all__ = [
     "StressPlan",
     "StressRun",
     "compare_with_previous",
-    "previous_report",
+    "record_and_compare",
     "run_stress",
     "write_reports",
 ]

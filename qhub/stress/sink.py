@@ -1,17 +1,16 @@
 """Every request qhub's API clients send during the load, handed to the measurements.
 
-The sink is told, per finished request, its endpoint (``METHOD /route``), its service time,
-its status (None: no response) and its exception. Requests are attributed to the iteration
-running on the calling thread, whose schedule lag (open model) is added to the latency.
+The sink is a request observer (:func:`qhub.api.observe_requests`, registered by the
+engine for the load): it is told, per finished request, its endpoint (``METHOD /route``),
+its service time, its status (None: no response) and its exception. Requests are
+attributed to the iteration running on the calling thread, whose schedule lag (open model)
+is added to the latency.
 """
 
 from __future__ import annotations
 
-import contextlib
 import threading
-import time
-from collections.abc import Iterator
-from typing import Any, Protocol
+from typing import Protocol
 
 
 class RequestRecorder(Protocol):
@@ -43,35 +42,3 @@ class RequestSink:
     ) -> None:
         lag = getattr(self._local, "lag_ms", 0.0)
         self._recorder.request(endpoint, service_ms, lag, status, error)
-
-
-@contextlib.contextmanager
-def observing_requests(sink: RequestSink) -> Iterator[None]:
-    """Feed ``sink`` from every :class:`qhub.api.BaseAPIClient` request while inside."""
-    from qhub.api import BaseAPIClient, endpoint_key
-
-    cls: Any = BaseAPIClient
-    original = cls.request
-
-    def request(
-        client: Any, method: str, path: str, *, route: str | None = None, **kwargs: Any
-    ) -> Any:
-        key = endpoint_key(method, path, route)
-        status: int | None = None
-        error: BaseException | None = None
-        started = time.perf_counter()
-        try:
-            response = original(client, method, path, route=route, **kwargs)
-            status = int(response.status_code)
-            return response
-        except BaseException as exc:
-            error = exc
-            raise
-        finally:
-            sink(key, (time.perf_counter() - started) * 1000.0, status, error)
-
-    cls.request = request
-    try:
-        yield
-    finally:
-        cls.request = original

@@ -108,7 +108,11 @@ class RunHistory(Protocol):
         finished_at: str = "",
         pipeline: str | None = None,
     ) -> None:
-        """Store one part of a kind whose document is not a :class:`RunRecord` (stress)."""
+        """Store one part of a kind whose document is not a :class:`RunRecord` (stress).
+
+        Every string of ``document`` (keys included) is stored with the secrets qhub knows
+        scrubbed (:func:`qhub._redact.scrub_known_in`): a shared history outlives the run.
+        """
 
     def set_figures(self, run_id: str, figures: Figures, *, parts: int | None = None) -> bool:
         """Store the per-item figures of a run (after its parts were merged).

@@ -28,7 +28,7 @@ from typing import Any, TypeVar
 
 import orjson
 
-from qhub._redact import redact_text, redact_url, remember_url_secrets
+from qhub._redact import redact_text, redact_url, remember_url_secrets, scrub_known_in
 from qhub._warn import warn
 from qhub.exceptions import ProfilerError
 from qhub.profiling.history.base import (
@@ -238,7 +238,7 @@ class PostgresHistory:
         self._store_part(
             part=part, run_id=run_id, kind=kind, worker=None, lane=None, start_ms=None,
             finished_at=finished_at, status=status, wall_ms=wall_ms, step_ms=None,
-            blob=encode_document(document), meta={"pipeline": pipeline},
+            blob=encode_document(scrub_known_in(document)), meta={"pipeline": pipeline},
         )  # fmt: skip
 
     def _store_part(self, *, blob: bytes, meta: Mapping[str, Any], **part: Any) -> None:

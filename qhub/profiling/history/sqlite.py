@@ -30,6 +30,7 @@ from typing import Any
 import orjson
 
 from qhub._quarantine import APPLICATION_ID, check_owned, is_corruption, quarantine
+from qhub._redact import scrub_known_in
 from qhub._warn import shown_path, warn
 from qhub.exceptions import ProfilerError
 from qhub.profiling.history.base import (
@@ -286,7 +287,7 @@ class SQLiteHistory:
         self._store_part(
             part=part, run_id=run_id, kind=kind, worker=None, lane=None, start_ms=None,
             finished_at=finished_at, status=status, wall_ms=wall_ms, step_ms=None,
-            blob=encode_document(document), meta={"pipeline": pipeline},
+            blob=encode_document(scrub_known_in(document)), meta={"pipeline": pipeline},
         )  # fmt: skip
 
     def _store_part(self, *, blob: bytes, meta: Mapping[str, Any], **part: Any) -> None:

@@ -26,7 +26,8 @@ def _prop(text: str) -> str:
     return _data(text).replace(":", "%3A").replace(",", "%2C")
 
 
-def _command(level: str, message: str, location: str = "", title: str = "") -> str:
+def workflow_command(level: str, message: str, location: str = "", title: str = "") -> str:
+    """``::level file=..,line=..,title=..::message``, every value escaped."""
     props = []
     if location:
         file, line = split_location(location)
@@ -48,7 +49,7 @@ def render(report: Report, options: RenderOptions) -> str:
     out = []
     for c in verdict.regressions:
         out.append(
-            _command(
+            workflow_command(
                 "error",
                 f"{KIND_LABELS.get(c.kind, c.kind)} {c.name} got slower: {change_text(c)}"
                 f" ({c.method}: {c.reason})",
@@ -58,7 +59,7 @@ def render(report: Report, options: RenderOptions) -> str:
         )
     for v in verdict.budgets.violations:
         out.append(
-            _command(
+            workflow_command(
                 "warning",
                 f"{v.name}: {v.budget} {v.value:.1f} {v.unit} > {v.limit:.1f}",
                 v.location,
@@ -67,9 +68,9 @@ def render(report: Report, options: RenderOptions) -> str:
         )
     for c in verdict.not_compared:
         if c.verdict == "gone" and c.kind == "step_definition":
-            out.append(_command("notice", f"{c.name}: in the baseline, not run now (not compared)",
-                                title="qhub: not compared"))  # fmt: skip
+            message = f"{c.name}: in the baseline, not run now (not compared)"
+            out.append(workflow_command("notice", message, title="qhub: not compared"))
     for warning in verdict.warnings:
-        out.append(_command("warning", warning, title="qhub: comparison caveat"))
-    out.append(_command("notice", counts_line(verdict), title="qhub: performance verdict"))
+        out.append(workflow_command("warning", warning, title="qhub: comparison caveat"))
+    out.append(workflow_command("notice", counts_line(verdict), title="qhub: performance verdict"))
     return "\n".join(out) + "\n"

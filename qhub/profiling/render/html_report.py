@@ -1,13 +1,14 @@
 """The HTML report: one self-contained file (inline CSS and JS, no network), opens offline.
 
-Tables are rendered here with every value passed through :func:`_e` (bidi and control
-characters made visible, then :func:`html.escape`); each carries its sort keys in
-``data-v`` attributes, and the page's script makes every table sortable (click a column
-header) and filterable (the box above it searches every cell, step texts included). Charts
-are drawn in the browser as SVG from a JSON island (``<script type="application/json">``
-with ``</`` escaped) using ``textContent`` only: hand-made SVG keeps the file small and the
-page free of third-party code, which a strict Content-Security-Policy with a per-file
-nonce then enforces (no script or style but qhub's own).
+Tables are built by :mod:`qhub.profiling.render._html` with every value escaped; each
+carries its sort keys in ``data-v`` attributes, and the page's script makes every table
+sortable (click a column header) and filterable (the box above it searches every cell,
+step texts included); the stress section is built by
+:mod:`~qhub.profiling.render.html_stress`. Charts are drawn in the browser as SVG from a
+JSON island (``<script type="application/json">`` with ``</`` escaped) using ``textContent`` only:
+hand-made SVG keeps the file small and the page free of third-party code, which a strict
+Content-Security-Policy with a per-file nonce then enforces (no script or style but
+qhub's own).
 """
 
 from __future__ import annotations
@@ -15,13 +16,11 @@ from __future__ import annotations
 import functools
 import json
 import secrets
-from collections.abc import Sequence
-from html import escape
 from importlib import resources
 from typing import TYPE_CHECKING, Any
 
 from qhub._figures import percentile_sorted
-from qhub.profiling._clean import clean, clean_line
+from qhub.profiling._clean import clean_line
 from qhub.profiling.render._fmt import (
     KIND_LABELS,
     baseline_label,
@@ -35,7 +34,11 @@ from qhub.profiling.render._fmt import (
     short,
     stats_sets,
 )
+from qhub.profiling.render._html import Cell
+from qhub.profiling.render._html import esc as _e
+from qhub.profiling.render._html import sortable_table as _table
 from qhub.profiling.render.base import RenderOptions
+from qhub.profiling.render.html_stress import stress_parts
 
 if TYPE_CHECKING:
     from qhub.profiling.reporting import Report
@@ -43,7 +46,6 @@ if TYPE_CHECKING:
 TOP_BARS = 15
 TOP_DISTRIBUTIONS = 8
 MAX_DOTS = 300
-MAX_TABLE_ROWS = 2000
 MAX_MEMORY_SERIES = 12
 
 
@@ -51,10 +53,6 @@ MAX_MEMORY_SERIES = 12
 def _asset(name: str) -> str:
     """A file of ``render/assets`` (package data): page template, CSS or JS."""
     return (resources.files("qhub.profiling.render") / "assets" / name).read_text("utf-8")
-
-
-def _e(value: Any) -> str:
-    return escape(clean(str(value)), quote=True)
 
 
 def _json_island(data: Any) -> str:
@@ -123,67 +121,6 @@ def chart_data(report: Report) -> dict[str, Any]:
 
 
 # -- tables ------------------------------------------------------------------------------------
-
-
-class Cell:
-    """One table cell: its HTML and the value it sorts by."""
-
-    __slots__ = ("html", "sort")
-
-    def __init__(self, html: str, sort: float | str | None = None) -> None:
-        self.html = html
-        self.sort = sort
-
-    @classmethod
-    def text(cls, value: Any) -> Cell:
-        return cls(_e(value), clean_line(str(value)).lower())
-
-    @classmethod
-    def num(cls, value: float | None, fmt: str = "{:.2f}") -> Cell:
-        if value is None:
-            return cls("&ndash;", float("-inf"))
-        return cls(fmt.format(value), float(value))
-
-
-def _table(
-    table_id: str,
-    headers: Sequence[tuple[str, str]],
-    rows: Sequence[Sequence[Cell]],
-    *,
-    filter_label: str | None = None,
-    empty: str = "None.",
-) -> str:
-    """A sortable table; ``headers`` are (label, ``num``|``text``)."""
-    if not rows:
-        return f"<p class='empty'>{_e(empty)}</p>"
-    head = "".join(
-        f"<th data-type='{kind}' tabindex='0' aria-sort='none'>{_e(label)}</th>"
-        for label, kind in headers
-    )
-    body = []
-    for row in rows[:MAX_TABLE_ROWS]:
-        cells = []
-        for (_, kind), cell in zip(headers, row, strict=True):
-            value = "" if cell.sort is None else _e(cell.sort)
-            cls = " class='num'" if kind == "num" else ""
-            cells.append(f"<td{cls} data-v='{value}'>{cell.html}</td>")
-        body.append("<tr>" + "".join(cells) + "</tr>")
-    more = (
-        f"<p class='loc'>{len(rows) - MAX_TABLE_ROWS} more rows in the JSON report.</p>"
-        if len(rows) > MAX_TABLE_ROWS
-        else ""
-    )
-    search = (
-        f"<input type='search' class='filter' data-table='{table_id}'"
-        f" placeholder='{_e(filter_label)}' aria-label='{_e(filter_label)}'>"
-        f"<span class='shown' data-for='{table_id}'></span>"
-        if filter_label
-        else ""
-    )
-    return (
-        f"{search}<table id='{table_id}' class='sortable'><thead><tr>{head}</tr></thead>"
-        f"<tbody>{''.join(body)}</tbody></table>{more}"
-    )
 
 
 def _steps_table(report: Report) -> str:
@@ -451,6 +388,9 @@ def render(report: Report, options: RenderOptions) -> str:
     run = report.record.run
     nonce = secrets.token_urlsafe(16)
     hooks, modules, methods = _others(report)
+    stress, stress_data = stress_parts(report)
+    data = chart_data(report)
+    data["stress"] = stress_data
     title = f"qhub report {run.id}" + (" (pooled)" if run.pooled else "")
     return _asset("page.html").format(
         nonce=nonce,
@@ -470,8 +410,9 @@ def render(report: Report, options: RenderOptions) -> str:
         modules=modules,
         methods=methods,
         stats=_stats(report),
+        stress=stress,
         measured_from=_e(report.record.attribution.measured_from),
-        data=_json_island(chart_data(report)),
+        data=_json_island(data),
         script=_asset("report.js"),
         style=_asset("report.css"),
     )

@@ -135,6 +135,29 @@ class HistoryContract:
             )  # fmt: skip
             assert history.parts("st") == []
 
+    def test_documents_are_stored_without_known_secrets(self, open_history: Opener) -> None:
+        """A secret qhub knows never reaches the stored document, in keys or values at any
+        depth; the caller's document is left as it was."""
+        from qhub._redact import REDACTED, forget_secrets, remember_secret
+
+        secret = "tok-9f8e7d6c5b4a39281706"
+        doc = {
+            "kind": "stress",
+            "endpoints": [{"key": f"GET /a?token={secret}", "first_errors": {"x": secret}}],
+            f"note {secret}": [1, 2.5, None, True],
+        }
+        remember_secret(secret)
+        try:
+            with open_history() as history:
+                history.add_document(doc, run_id="st", part="st", kind=STRESS)
+                [stored] = history.documents("st")
+        finally:
+            forget_secrets()
+        assert secret not in repr(stored.document)
+        assert stored.document["endpoints"][0]["first_errors"] == {"x": REDACTED}
+        assert stored.document[f"note {REDACTED}"] == [1, 2.5, None, True]
+        assert doc["endpoints"][0]["first_errors"] == {"x": secret}  # type: ignore[index]
+
     def test_figures_never_stale(self, open_history: Opener) -> None:
         """Figures are stored for a run; a new part clears them; figures computed before a
         part arrived are not stored (``parts=`` guard)."""

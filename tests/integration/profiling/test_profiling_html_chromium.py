@@ -1,8 +1,9 @@
 """The HTML report of real runs, driven in headless Chromium: charts, sorting, filtering.
 
-Chromium and chromedriver are found on PATH (``./run-tests`` installs them as root; without
-root they are skipped, named in the summary line). A screenshot of the report is kept in
-the system temp folder (``qhub-report-chromium.png``) for a person to look at.
+Chromium and chromedriver are found on PATH (the ``driver`` fixture,
+``tests/integration/conftest.py``; ``./run-tests`` installs them as root, without root the
+tests skip, named in the summary line). A screenshot of the report is kept in the system
+temp folder (``qhub-report-chromium.png``) for a person to look at.
 """
 
 from __future__ import annotations
@@ -14,13 +15,10 @@ import shutil
 import subprocess
 import sys
 import tempfile
-from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
 import pytest
-
-from tests.conftest import require_system_binary
 
 pytestmark = pytest.mark.chromium
 
@@ -40,32 +38,6 @@ def evil(context):
 def total(context, n):
     assert n == 3, f"expected a total of 3, got {n}"
 """
-
-
-@pytest.fixture
-def driver(tmp_path: Path) -> Iterator[Any]:
-    webdriver = pytest.importorskip("selenium.webdriver")
-    from selenium.webdriver.chrome.service import Service
-
-    browser = shutil.which("chromium-browser") or require_system_binary("chromium", "chromium")
-    chromedriver = require_system_binary("chromedriver", "chromium-driver")
-    options = webdriver.ChromeOptions()
-    options.binary_location = browser
-    for arg in (
-        "--headless",
-        "--no-sandbox",
-        "--disable-gpu",
-        "--disable-background-networking",
-        "--window-size=1280,1000",
-        f"--user-data-dir={tmp_path / 'chrome-profile'}",
-    ):
-        options.add_argument(arg)
-    options.set_capability("goog:loggingPrefs", {"browser": "ALL"})
-    drv = webdriver.Chrome(service=Service(chromedriver), options=options)
-    try:
-        yield drv
-    finally:
-        drv.quit()
 
 
 def _git(project: Path, *args: str) -> None:

@@ -140,5 +140,12 @@ pick.addEventListener("change",showItem);showItem();
 var mem=[];Object.keys(data.memory).forEach(function(k){mem.push({name:"RSS "+k,points:data.memory[k]});});
 lineChart("chart-memory",mem,{xtitle:"seconds since process start",ytitle:"resident memory (MB)",legend:true,empty:"Memory sampling was off.",title:"memory",
   yfmt:function(v){return v.toFixed(1)+" MB";},note:"The memory axis starts at 0 MB."+(data.memory_more?" "+data.memory_more+" more series in the JSON report.":"")});
+if(data.stress){
+  var st=data.stress,ms=function(v){return v.toFixed(2)+" ms";};
+  lineChart("chart-stress-latency",["p50","p95","p99"].map(function(k){return {name:k,points:st.latency[k]};}),
+    {xtitle:"seconds since the load started",ytitle:"latency (ms)",legend:true,empty:"No request completed.",title:"stress latency over time",yfmt:ms,note:st.note});
+  lineChart("chart-stress-errors",Object.keys(st.errors).map(function(k){return {name:k,points:st.errors[k]};}),
+    {xtitle:"seconds since the load started",ytitle:"failed requests per interval",legend:true,empty:"No failed request.",title:"stress errors over time",yfmt:function(v){return v.toFixed(0);},note:st.note});
+}
 document.body.setAttribute("data-charts","ready");
 })();
