@@ -35,6 +35,12 @@ class Observer(Protocol):
     def on_end(self, kind: str, target: Any, ns: int) -> None:
         """The body ended (its after-hook is about to start)."""
 
+    def on_step_start(self, target: Any, ns: int) -> None:
+        """``on_start("step", ...)`` without the dispatch: called for every step."""
+
+    def on_step_end(self, target: Any, ns: int) -> None:
+        """``on_end("step", ...)`` without the dispatch: called for every step."""
+
     def mark_interrupted(self) -> None:
         """behave aborted the run (Ctrl-C or a failing before_all)."""
 
@@ -82,10 +88,14 @@ class _Probe:
         self.on_hook: Callable[..., None] = _ignore
         self.on_start: Callable[..., None] = _ignore
         self.on_end: Callable[..., None] = _ignore
+        self.step_start: Callable[[Any, int], None] = _ignore
+        self.step_end: Callable[[Any, int], None] = _ignore
         if observer is not None:
             self.on_hook = observer.on_hook
             self.on_start = observer.on_start
             self.on_end = observer.on_end
+            self.step_start = observer.on_step_start
+            self.step_end = observer.on_step_end
 
     @property
     def active(self) -> bool:
@@ -93,7 +103,7 @@ class _Probe:
 
     def failed(self, exc: Exception) -> None:
         """Stop observing for the rest of the run, with one warning."""
-        self.on_hook = self.on_start = self.on_end = _ignore
+        self.on_hook = self.on_start = self.on_end = self.step_start = self.step_end = _ignore
         from qhub._warn import warn
 
         warn(
@@ -154,6 +164,8 @@ def _wrap_dispatch_13(runner: Any, probe: _Probe, shutdown: Callable[[], None]) 
         runner.run_hook_with_capture = capture_only
         return
 
+    # before_step/after_step run for every step: the observer's step callbacks are called
+    # directly (one Python frame each), guarded here
     def timed_run_hook(hook_name: str, *args: Any) -> Any:
         if hook_name == "before_step":
             if hook_name in hooks:
@@ -162,10 +174,16 @@ def _wrap_dispatch_13(runner: Any, probe: _Probe, shutdown: Callable[[], None]) 
                 probe.hook(hook_name, args[0], start, perf_counter_ns(), not passed)
             else:
                 passed = True
-            probe.start("step", args[0])
+            try:
+                probe.step_start(args[0], perf_counter_ns())
+            except Exception as exc:
+                probe.failed(exc)
             return passed
         if hook_name == "after_step":
-            probe.end("step", args[0])
+            try:
+                probe.step_end(args[0], perf_counter_ns())
+            except Exception as exc:
+                probe.failed(exc)
             if hook_name not in hooks:
                 return True
         elif hook_name not in hooks:

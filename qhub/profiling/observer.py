@@ -145,17 +145,52 @@ class BehaveObserver:
 
     # The integration takes ``ns`` just before calling on_start/on_end, so qhub's own cost
     # is measured from ``ns`` to the return of the callback (one clock read fewer).
+    def on_step_start(self, target: object, ns: int) -> None:
+        """A step's body starts (the per-step hot path: no dispatch on the kind)."""
+        if self._tracemalloc:
+            tracemalloc.reset_peak()
+        now = self._clock()
+        self._overhead_ns += now - ns
+        charged = self._charged_seen = self._charged()
+        # RSS before the step = the latest reading (previous step's end, or the start of
+        # its scenario): one procfs read per step instead of two
+        self._step_stack.append((target, now, self._last_rss, charged))
+
+    def on_step_end(self, target: Any, ns: int) -> None:
+        """A step's body ended at ``ns`` (the per-step hot path)."""
+        stack = self._step_stack
+        if stack and stack[-1][0] is target:
+            opened = stack.pop()
+            if ns - self._rss_at >= self._rss_every:
+                rss = self._last_rss = self._rss_raw()
+                self._rss_at = ns
+            else:
+                rss = self._last_rss
+            charged = self._charged_seen = self._charged()
+            self._steps.append(
+                (
+                    target,
+                    opened[1],
+                    ns,
+                    opened[2],
+                    rss,
+                    tracemalloc.get_traced_memory()[1] if self._tracemalloc else 0,
+                    len(stack),
+                    charged - opened[3],
+                )
+            )
+            try:  # inlined StepResolver.see: one dict lookup per step
+                known = self._resolved.get(target.name)
+                if known is None or target.step_type not in known:
+                    self._resolver.see(target)
+            except AttributeError:
+                self._resolver.see(target)
+        self._overhead_ns += self._clock() - ns
+
     def on_start(self, kind: str, target: object, ns: int) -> None:
         """The body of a feature/rule/scenario/step starts."""
         if kind == "step":
-            if self._tracemalloc:
-                tracemalloc.reset_peak()
-            now = self._clock()
-            self._overhead_ns += now - ns
-            charged = self._charged_seen = self._charged()
-            # RSS before the step = the latest reading (previous step's end, or the start
-            # of its scenario): one procfs read per step instead of two
-            self._step_stack.append((target, now, self._last_rss, charged))
+            self.on_step_start(target, ns)
             return
         if kind == "scenario":
             self._scenario_seq += 1
@@ -173,34 +208,7 @@ class BehaveObserver:
     def on_end(self, kind: str, target: Any, ns: int) -> None:
         """The body of a feature/rule/scenario/step ended at ``ns``."""
         if kind == "step":
-            stack = self._step_stack
-            if stack and stack[-1][0] is target:
-                opened = stack.pop()
-                if ns - self._rss_at >= self._rss_every:
-                    rss = self._last_rss = self._rss_raw()
-                    self._rss_at = ns
-                else:
-                    rss = self._last_rss
-                charged = self._charged_seen = self._charged()
-                self._steps.append(
-                    (
-                        target,
-                        opened[1],
-                        ns,
-                        opened[2],
-                        rss,
-                        tracemalloc.get_traced_memory()[1] if self._tracemalloc else 0,
-                        len(stack),
-                        charged - opened[3],
-                    )
-                )
-                try:  # inlined StepResolver.see: one dict lookup per step
-                    known = self._resolved.get(target.name)
-                    if known is None or target.step_type not in known:
-                        self._resolver.see(target)
-                except AttributeError:
-                    self._resolver.see(target)
-            self._overhead_ns += self._clock() - ns
+            self.on_step_end(target, ns)
             return
         opened_other = self._open.pop(id(target), None)
         if opened_other is not None:

@@ -302,18 +302,26 @@ def test_example_suite_passes(behave_run, qhub_env, tmp_path: Path) -> None:
     assert result.stdout.rstrip().splitlines()[-1].startswith("Took ")
 
 
-def test_internal_profiler_error_never_fails_the_run(project_factory, qhub_env, behave_run):
-    """A bug in qhub's bookkeeping stops profiling with one warning; the run stays green."""
-    env_py = '''
+@pytest.mark.parametrize(
+    ("method", "signature"),
+    [("on_end", "self, kind, target, ns"), ("on_step_end", "self, target, ns")],
+    ids=["scenario-path", "step-hot-path"],
+)
+def test_internal_profiler_error_never_fails_the_run(
+    method, signature, project_factory, qhub_env, behave_run
+):
+    """A bug in qhub's bookkeeping, on the scenario path or the per-step hot path, stops
+    profiling with one warning; the run stays green."""
+    env_py = f'''
 from qhub.behave import install
 from qhub.profiling.observer import BehaveObserver
 
 
-def broken_on_end(self, kind, target, ns):
+def broken({signature}):
     raise RuntimeError("bookkeeping bug")
 
 
-BehaveObserver.on_end = broken_on_end
+BehaveObserver.{method} = broken
 
 
 def before_all(context):
