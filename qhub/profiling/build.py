@@ -29,7 +29,7 @@ from qhub.profiling.behave_model import (
     step_text,
     walk_scenarios,
 )
-from qhub.profiling.capture import RunCapture, Span
+from qhub.profiling.capture import REPORT_CODE_PHASE, RunCapture, Span
 from qhub.profiling.identity import disambiguate, split_location, steps_signature
 from qhub.profiling.record import (
     FeatureRow,
@@ -509,6 +509,7 @@ def _timeline(capture: RunCapture, start_ns: int, step_bodies_ns: int) -> Timeli
     """Sort what was measured into before/after the first run event (see wall_clock)."""
     phases = dict(capture.phases)
     setup = phases.pop("qhub_install", 0)
+    report_code = phases.pop(REPORT_CODE_PHASE, 0)
     # the runner's whole-phase figure covers every module; install() sees each module only
     modules = max(phases.pop("load_step_definitions", 0), sum(ns for _, ns in capture.step_modules))
     span = capture.run_started_span or (capture.clock_anchor[1], capture.clock_anchor[1])
@@ -536,6 +537,7 @@ def _timeline(capture: RunCapture, start_ns: int, step_bodies_ns: int) -> Timeli
         before["qhub_setup"] = setup + run_started
         first_event = before_all[0] if before_all is not None else span[1]
     after["qhub_first_use"] = charged
+    after[REPORT_CODE_PHASE] = report_code
     return Timeline(start_ns, capture.finished_ns, first_event, before, after)
 
 

@@ -19,6 +19,9 @@ if TYPE_CHECKING:  # the record types load at the end of the run
 
 
 
+REPORT_CODE_PHASE = "qhub_report_code"
+"""The phase (and attribution part) of loading the end-of-run code when the run ends."""
+
 @dataclass(frozen=True, slots=True)
 class StepTimings:
     """Every step body that ran, in order, as parallel columns (one entry per step)."""

@@ -14,6 +14,8 @@ the OS recorded it) to the end of the run, and cut into:
 ``qhub_first_use`` qhub's tools built where first used (API clients and their imports,
                    schema compilation, cache and test data), charged to qhub, not to the
                    step or hook that asked for them
+``qhub_report_code`` loading qhub's end-of-run code (record, history, reports) when the
+                   run ends, on first use
 ``qhub_overhead``  time spent in qhub's own bookkeeping callbacks
 ``behave_other``   the remainder: behave's own work between all of the above
 """
@@ -37,6 +39,7 @@ LABELS = {
     "step_bodies": "step bodies",
     "qhub_setup": "qhub set-up (config, profiler)",
     "qhub_first_use": "qhub tools built on first use (API clients, schemas, cache, data)",
+    "qhub_report_code": "loading qhub's end-of-run code (record, history, reports)",
     "qhub_overhead": "qhub overhead (profiler callbacks)",
     "behave_other": "behave overhead (remainder)",
 }
@@ -62,7 +65,7 @@ class Timeline:
 
 ORDER = (
     "startup", "load_hooks", "step_modules", "parse_features", "qhub_setup", "qhub_first_use",
-    "before_all", "after_all", "step_bodies", "qhub_overhead",
+    "before_all", "after_all", "step_bodies", "qhub_overhead", "qhub_report_code",
 )  # fmt: skip
 
 

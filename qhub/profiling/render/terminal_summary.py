@@ -44,7 +44,7 @@ SHORT_LABELS = {
     "behave_other": "behave",
 }
 REGRESSIONS_SHOWN = 3
-_QHUB_PARTS = ("qhub_setup", "qhub_first_use", "qhub_overhead")
+_QHUB_PARTS = ("qhub_setup", "qhub_first_use", "qhub_overhead", "qhub_report_code")
 
 
 def _time_line(report: Report) -> str:

@@ -235,6 +235,8 @@ class TestAttribution:
         assert 1000 <= p["step_modules"] < 1000 + 250
         assert 1350 <= p["hook:after_step"] < 1350 + 250  # 9 steps x 150 ms
         assert 30 <= p["step_bodies"] < 30 + 250  # 5 + 10 + 15 ms of waiting
+        # qhub's end-of-run code loads when the run ends, measured inside the run
+        assert p["qhub_report_code"] > 0
         att = report["attribution"]
         assert att["parts_total_ms"] == pytest.approx(att["wall_ms"], abs=0.01)
         outside_ms = result.wall_s * 1000
