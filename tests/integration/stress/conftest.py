@@ -287,3 +287,20 @@ def endpoint(report: dict[str, Any], key: str) -> dict[str, Any]:
         if row["key"] == key:
             return row
     raise AssertionError(f"no endpoint {key!r} in {[r['key'] for r in report['endpoints']]}")
+
+
+FIXED_AND_HEALTH = {
+    "f.feature": """
+        Feature: F
+          @fixed
+          Scenario: fixed
+            When I GET "/fixed"
+            Then the response status is 200
+
+          @health
+          Scenario: health
+            When I GET "/health"
+            Then the response status is 200
+        """
+}
+"""Two scenarios, ``@fixed`` (GET /fixed) and ``@health`` (GET /health), each checking for 200."""

@@ -19,24 +19,17 @@ import pytest
 
 from qhub.profiling.history import BEHAVE, STRESS
 from qhub.profiling.history.sqlite import SQLiteHistory
-from tests.integration.stress.conftest import _Server, make_project, run_stress, stress_env
+from tests.integration.stress.conftest import (
+    FIXED_AND_HEALTH,
+    _Server,
+    make_project,
+    run_stress,
+    stress_env,
+)
 
 pytestmark = pytest.mark.behave_matrix
 
-FEATURES = {
-    "f.feature": """
-        Feature: F
-          @fixed
-          Scenario: fixed
-            When I GET "/fixed"
-            Then the response status is 200
-
-          @health
-          Scenario: health
-            When I GET "/health"
-            Then the response status is 200
-        """
-}
+FEATURES = FIXED_AND_HEALTH
 LOAD = ("--iterations", "20", "--", "--tags", "@fixed,@health")
 
 

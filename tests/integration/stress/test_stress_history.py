@@ -16,6 +16,7 @@ import pytest
 from qhub.profiling.history import STRESS
 from qhub.profiling.history.sqlite import SQLiteHistory
 from tests.integration.stress.conftest import (
+    FIXED_AND_HEALTH,
     TruthServer,
     finish,
     make_project,
@@ -26,20 +27,7 @@ from tests.integration.stress.conftest import (
 
 pytestmark = pytest.mark.behave_matrix
 
-FEATURES = {
-    "f.feature": """
-        Feature: F
-          @fixed
-          Scenario: fixed
-            When I GET "/fixed"
-            Then the response status is 200
-
-          @health
-          Scenario: health
-            When I GET "/health"
-            Then the response status is 200
-        """
-}
+FEATURES = FIXED_AND_HEALTH
 ARGS = ("--users", "2", "--iterations", "20", "--", "--tags", "@fixed,@health")
 
 
