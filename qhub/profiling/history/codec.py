@@ -8,12 +8,12 @@ inflate, inflates beyond :data:`MAX_DOC_BYTES` (a zlib bomb) or is not a valid d
 from __future__ import annotations
 
 import zlib
-from collections.abc import Mapping
+from collections.abc import Iterable, Mapping
 from typing import Any
 
 import orjson
 
-from qhub.profiling.history.base import Figures
+from qhub.profiling.history.base import Figures, StoredPart
 from qhub.profiling.record import RecordError, RunRecord, to_json
 
 MAX_DOC_BYTES = 64 * 1024 * 1024
@@ -89,3 +89,35 @@ def decode_run_list(raw: Any) -> list[str] | None:
     if not isinstance(runs, list):
         return None
     return [str(r) for r in runs]
+
+
+Damaged = list[tuple[str, str]]
+"""(part id, why) of stored parts that did not decode."""
+
+
+def decode_parts(rows: Iterable[tuple[Any, Any]]) -> tuple[list[RunRecord], Damaged]:
+    """``(id, doc)`` rows as run records, oldest first, and the rows that did not decode
+    (one damaged row never hides the others)."""
+    out: list[RunRecord] = []
+    damaged: Damaged = []
+    for part_id, blob in rows:
+        try:
+            out.append(decode(blob))
+        except RecordError as exc:
+            damaged.append((str(part_id), str(exc)))
+    return out, damaged
+
+
+def decode_stored(rows: Iterable[tuple[Any, ...]]) -> tuple[list[StoredPart], Damaged]:
+    """``(id, kind, status, wall_ms, finished_at, doc)`` rows as stored parts, and the rows
+    whose document did not decode."""
+    out: list[StoredPart] = []
+    damaged: Damaged = []
+    for part_id, kind, status, wall, finished, blob in rows:
+        try:
+            doc = decode_document(blob)
+        except RecordError as exc:
+            damaged.append((str(part_id), str(exc)))
+            continue
+        out.append(StoredPart(str(part_id), str(kind), status, wall, finished, doc))
+    return out, damaged

@@ -43,10 +43,11 @@ from qhub.profiling.history.base import (
     StoredPart,
 )
 from qhub.profiling.history.codec import (
-    decode,
     decode_document,
     decode_figures,
+    decode_parts,
     decode_run_list,
+    decode_stored,
     encode,
     encode_document,
     encode_figures,
@@ -410,13 +411,7 @@ class SQLiteHistory:
                 (run_id, BEHAVE),
             ).fetchall()
         )
-        out: list[RunRecord] = []
-        damaged: list[tuple[str, str]] = []
-        for part_id, blob in rows:
-            try:
-                out.append(decode(blob))
-            except RecordError as exc:
-                damaged.append((str(part_id), str(exc)))
+        out, damaged = decode_parts(rows)
         if damaged:
             self._set_aside(run_id, damaged)
         return out
@@ -429,14 +424,7 @@ class SQLiteHistory:
                 (run_id,),
             ).fetchall()
         )
-        out: list[StoredPart] = []
-        damaged: list[tuple[str, str]] = []
-        for part_id, kind, status, wall, finished, blob in rows:
-            try:
-                doc = decode_document(blob)
-                out.append(StoredPart(str(part_id), str(kind), status, wall, finished, doc))
-            except RecordError as exc:
-                damaged.append((str(part_id), str(exc)))
+        out, damaged = decode_stored(rows)
         if damaged:
             self._set_aside(run_id, damaged)
         return out
