@@ -333,7 +333,7 @@ class ProfilingSettings:
     enabled: bool = setting(True, "time every step, scenario, feature and hook")
     memory: bool = setting(True, "sample RSS before and after each step")
     memory_interval_ms: float = setting(
-        1.0,
+        5.0,
         "read RSS at a step's end only if this long passed since the last reading",
         min=0,
         max=60_000,

@@ -79,7 +79,9 @@ class BehaveObserver:
         self._step_modules: tuple[tuple[str, int], ...] = ()
         self._phases: dict[str, int] = {}
         self._meta: dict[str, Any] = {}
-        self._steps: list[tuple[Any, int, int, Any, Any, int, int, int]] = []
+        # per step, as recorded on the hot path: (the opening entry (step, start, RSS before,
+        # charged at start), end, RSS after, peak, depth, charged at end); unpacked in freeze
+        self._steps: list[tuple[tuple[Any, int, Any, int], int, Any, int, int, int]] = []
         """(step, start, end, raw RSS before, raw RSS after, tracemalloc peak, depth, charged)."""
         self._scenarios: list[tuple[Any, int, int, Any, Any, int, Any, int]] = []
         """(scenario, start, end, raw RSS start, raw RSS end, seq, feature, charged ns)."""
@@ -169,22 +171,14 @@ class BehaveObserver:
             charged = self._charged_seen = self._charged()
             self._steps.append(
                 (
-                    target,
-                    opened[1],
+                    opened,
                     ns,
-                    opened[2],
                     rss,
                     tracemalloc.get_traced_memory()[1] if self._tracemalloc else 0,
                     len(stack),
-                    charged - opened[3],
+                    charged,
                 )
             )
-            try:  # inlined StepResolver.see: one dict lookup per step
-                known = self._resolved.get(target.name)
-                if known is None or target.step_type not in known:
-                    self._resolver.see(target)
-            except AttributeError:
-                self._resolver.see(target)
         self._overhead_ns += self._clock() - ns
 
     def on_start(self, kind: str, target: object, ns: int) -> None:
@@ -327,7 +321,17 @@ class BehaveObserver:
     ) -> RunCapture:
         """Everything collected so far as one immutable :class:`RunCapture`."""
         parse = self._rss_parse
-        steps = self._steps
+        # the hot path's records, flattened: (step, start, end, RSS before, RSS after, peak,
+        # depth, charged during the step)
+        steps = [
+            (opened[0], opened[1], end, opened[2], rss, peak, depth, charged - opened[3])
+            for opened, end, rss, peak, depth, charged in self._steps
+        ]
+        # step definitions are resolved here, once per distinct step text, not per step
+        # while the run is measured (behave keeps each step's match on the step)
+        see = self._resolver.see
+        for record in steps:
+            see(record[0])
         if parse is not int:
             # readings repeat (a step's "before" is the previous step's "after", and RSS
             # moves in pages, rarely): parse each distinct reading once
