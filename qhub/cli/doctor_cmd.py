@@ -80,10 +80,9 @@ def _writable(name: str, folder: Path) -> Check:
 
 
 def _unprefixed(cfg: QHubConfig) -> Check:
-    taken = cfg.from_unprefixed_env()
-    if not taken:
+    named = cfg.unprefixed_summary()
+    if not named:
         return Check("environment", True, "no settings from unprefixed variables")
-    named = ", ".join(f"{key} from {var}" for key, var in taken.items())
     return Check(
         "environment",
         True,

@@ -96,6 +96,11 @@ class QHubConfig:
             if origin.startswith(marker) and not origin[len(marker) :].startswith("QHUB_")
         }
 
+    def unprefixed_summary(self) -> str:
+        """``redis.url from REDIS_URL, ...`` for :meth:`from_unprefixed_env` (``""`` when
+        none): the one wording doctor and the run summary use."""
+        return ", ".join(f"{key} from {var}" for key, var in self.from_unprefixed_env().items())
+
     def api_settings(self, name: str | None = None) -> ApiSettings:
         """Settings of the default API (``None``) or of a named one from ``apis.<name>``."""
         if name is None or name == "default":

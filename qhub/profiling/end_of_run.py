@@ -136,10 +136,9 @@ def finish_run(capture: RunCapture, config: QHubConfig) -> RunOutcome:
 def _config_notes(config: QHubConfig) -> list[str]:
     """Settings taken from unprefixed environment variables, which are often another
     tool's (``REDIS_URL``): named in the summary so a surprise is seen, not guessed."""
-    taken = config.from_unprefixed_env()
-    if not taken:
+    named = config.unprefixed_summary()
+    if not named:
         return []
-    named = ", ".join(f"{key} from {var}" for key, var in taken.items())
     return [f"settings from unprefixed environment variables: {named} (QHUB_<same name> overrides)"]
 
 

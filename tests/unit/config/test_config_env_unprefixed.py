@@ -56,6 +56,9 @@ class TestUnprefixedVariables:
             "cache.default_ttl": "CACHE_TTL",
             "redis.url": "REDIS_URL",
         }
+        assert cfg.unprefixed_summary() == (
+            "cache.default_ttl from CACHE_TTL, redis.url from REDIS_URL"
+        )
 
     def test_prefixed_twin_wins_and_the_other_is_not_even_read(
         self, tmp_path: Path, capfd: pytest.CaptureFixture[str]
@@ -65,6 +68,7 @@ class TestUnprefixedVariables:
         )
         assert cfg.cache.backend == "memory"
         assert cfg.from_unprefixed_env() == {}
+        assert cfg.unprefixed_summary() == ""
         assert warnings_of(capfd) == []
 
     def test_prefixed_invalid_value_still_stops(self, tmp_path: Path) -> None:
