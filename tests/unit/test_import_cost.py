@@ -55,3 +55,21 @@ def test_importtime_shows_only_qhub_modules() -> None:
     }
     assert "qhub" in names
     assert names.isdisjoint(HEAVY)
+
+
+def test_end_of_run_code_loads_only_what_a_plain_run_uses() -> None:
+    """The end-of-run code (loaded inside every profiled run) leaves out the HTML report's
+    stress section, whose view builds record types of its own, until the history holds
+    stress runs."""
+    code = (
+        "import sys, json\n"
+        "import qhub.profiling.end_of_run, qhub.profiling.render.html_report\n"
+        "print(json.dumps(sorted(sys.modules)))"
+    )
+    out = subprocess.run(
+        [sys.executable, "-c", code], capture_output=True, text=True, check=True
+    ).stdout
+    loaded = set(json.loads(out))
+    assert "qhub.profiling.end_of_run" in loaded
+    lazy = {"qhub.profiling.render.html_stress", "qhub.profiling.render.stress_view"}
+    assert loaded.isdisjoint(lazy), sorted(loaded & lazy)

@@ -38,7 +38,6 @@ from qhub.profiling.render._html import Cell
 from qhub.profiling.render._html import esc as _e
 from qhub.profiling.render._html import sortable_table as _table
 from qhub.profiling.render.base import RenderOptions
-from qhub.profiling.render.html_stress import stress_parts
 
 if TYPE_CHECKING:
     from qhub.profiling.reporting import Report
@@ -388,7 +387,12 @@ def render(report: Report, options: RenderOptions) -> str:
     run = report.record.run
     nonce = secrets.token_urlsafe(16)
     hooks, modules, methods = _others(report)
-    stress, stress_data = stress_parts(report)
+    stress: str = ""
+    stress_data: dict[str, Any] | None = None
+    if report.stress is not None:  # its view's record types load only with stress runs
+        from qhub.profiling.render.html_stress import stress_parts
+
+        stress, stress_data = stress_parts(report)
     data = chart_data(report)
     data["stress"] = stress_data
     title = f"qhub report {run.id}" + (" (pooled)" if run.pooled else "")

@@ -1,6 +1,13 @@
-"""Helpers shared by the ideal variant's step files: one persistent connection, pooled data."""
+"""Helpers shared by the ideal variant's step files: one persistent connection, pooled data.
+
+``IDEAL_CLIENT`` picks what carries the requests (bound once, at import): ``http.client``
+(the default, the ideal itself), or, as reference points for a client built on a library,
+one ``urllib3.HTTPSConnectionPool`` or one ``requests.Session`` (``environment.py`` makes
+``context.conn`` to match).
+"""
 import http.client
 import json
+import os
 
 _HEADERS = {"Content-Type": "application/json", "Accept": "application/json"}
 
@@ -19,7 +26,7 @@ class Response:
         return self.body
 
 
-def call(context, method, path, body=None):
+def _call_http_client(context, method, path, body=None):
     """One request over the run's single keep-alive connection (reconnects if dropped)."""
     payload = None if body is None else json.dumps(body)
     conn = context.conn
@@ -36,6 +43,29 @@ def call(context, method, path, body=None):
     response = Response(raw.status, text)
     context.response = response
     return response
+
+
+def _call_urllib3(context, method, path, body=None):
+    """One request through the run's urllib3 pool (keep-alive, no retries)."""
+    payload = None if body is None else json.dumps(body)
+    raw = context.conn.urlopen(method, path, body=payload, headers=_HEADERS, retries=False)
+    response = Response(raw.status, raw.data.decode())
+    context.response = response
+    return response
+
+
+def _call_requests(context, method, path, body=None):
+    """One request through the run's ``requests.Session`` (keep-alive)."""
+    response = context.conn.request(method, context.base_url + path, json=body, timeout=10)
+    context.response = response
+    return response
+
+
+call = {
+    "http.client": _call_http_client,
+    "urllib3": _call_urllib3,
+    "requests": _call_requests,
+}[os.environ.get("IDEAL_CLIENT", "http.client")]
 
 
 def new_pet(context, species):
