@@ -10,6 +10,11 @@ Values are recorded in whole microseconds from 1 µs to one hour; longer values 
 as one hour and counted in :attr:`LatencyHistogram.clamped`. Percentiles are nearest-rank
 (the smallest recorded value with at least q % of the samples at or below it), reported as
 the upper edge of that value's bucket, so they never understate.
+
+Stored histograms come back from the run history, which may hold anything: before hdrh
+sees one, :func:`check_encoded` refuses a text qhub could not have written (too long, a
+zlib payload that inflates past any real histogram's size, settings other than qhub's), so
+a few hundred kilobytes cannot make it allocate gigabytes.
 """
 
 from __future__ import annotations
@@ -22,6 +27,11 @@ if TYPE_CHECKING:
 LOWEST_US = 1
 HIGHEST_US = 3_600_000_000
 SIGNIFICANT_DIGITS = 3
+MAX_ENCODED_CHARS = 1 << 20
+"""Longest stored text decoded. A full histogram with qhub's settings inflates to ~210 kB
+(~23,000 counters, at most 9 bytes each) and compresses to less."""
+MAX_PAYLOAD_BYTES = 1 << 20
+"""Largest decompressed payload accepted (the counters and their header)."""
 PERCENTILES = (50.0, 90.0, 95.0, 99.0)
 """The percentiles every stress table reports (plus the maximum)."""
 
@@ -113,7 +123,9 @@ class LatencyHistogram:
 
     @classmethod
     def decode(cls, text: str) -> LatencyHistogram:
-        """A histogram from :meth:`encode`'s text (a :class:`ValueError` if it is not one)."""
+        """A histogram from :meth:`encode`'s text (a :class:`ValueError` if it is not one,
+        or not one qhub could have written: :func:`check_encoded`)."""
+        check_encoded(text)
         try:
             hist = _hdr().decode(text.encode("ascii"))
         except Exception as exc:  # hdrh raises assorted errors on garbage
@@ -130,3 +142,43 @@ class LatencyHistogram:
             (float(item.value_iterated_to) / 1000.0, int(item.count_at_value_iterated_to))
             for item in self._hist.get_recorded_iterator()
         ]
+
+
+def check_encoded(text: str) -> None:
+    """Raise :class:`ValueError` unless ``text`` could be :meth:`LatencyHistogram.encode`'s:
+    checked before anything is allocated for its counters, with hdrh's own header layouts.
+    """
+    import base64
+    import binascii
+    import zlib
+
+    from hdrh.codec import PayloadHeader, ext_header_size, payload_header_size
+
+    if len(text) > MAX_ENCODED_CHARS:
+        raise ValueError(
+            f"encoded histogram of {len(text):,} characters, over {MAX_ENCODED_CHARS:,}"
+        )
+    try:
+        raw = base64.b64decode(text.encode("ascii"), validate=True)
+    except (UnicodeEncodeError, binascii.Error) as exc:
+        raise ValueError(f"not an encoded latency histogram: {exc}") from None
+    inflater = zlib.decompressobj()
+    try:
+        payload = inflater.decompress(raw[ext_header_size:], MAX_PAYLOAD_BYTES + 1)
+    except zlib.error as exc:
+        raise ValueError(f"not an encoded latency histogram: {exc}") from None
+    if len(payload) > MAX_PAYLOAD_BYTES or inflater.unconsumed_tail:
+        raise ValueError(f"encoded histogram inflates past {MAX_PAYLOAD_BYTES:,} bytes")
+    if len(payload) < payload_header_size:
+        raise ValueError("not an encoded latency histogram: too short")
+    header = PayloadHeader.from_buffer_copy(payload)
+    if (
+        header.lowest_trackable_value != LOWEST_US
+        or header.highest_trackable_value != HIGHEST_US
+        or not 1 <= header.significant_figures <= SIGNIFICANT_DIGITS
+    ):
+        raise ValueError(
+            "encoded histogram with settings qhub does not write (range"
+            f" {header.lowest_trackable_value}-{header.highest_trackable_value} us,"
+            f" {header.significant_figures} digits)"
+        )

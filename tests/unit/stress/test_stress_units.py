@@ -72,6 +72,83 @@ class TestLatencyHistogram:
         assert hist.max() == pytest.approx(3_600_000.0, rel=1e-3)
 
 
+class TestHostileStoredHistograms:
+    """A stored histogram is untrusted: what qhub could not have written is refused before
+    hdrh allocates anything for it (a damaged one is a miss, never a memory blow-up)."""
+
+    @staticmethod
+    def _parts() -> tuple[bytes, bytes]:
+        import base64
+        import zlib
+
+        from hdrh.codec import ext_header_size
+
+        h = LatencyHistogram()
+        for ms in (1.0, 2.0, 3.0):
+            h.record(ms)
+        raw = base64.b64decode(h.encode())
+        return raw[:ext_header_size], zlib.decompress(raw[ext_header_size:])
+
+    @staticmethod
+    def _encode(ext: bytes, payload: bytes) -> str:
+        import base64
+        import zlib
+
+        from hdrh.codec import ExternalHeader
+
+        compressed = zlib.compress(payload, 9)
+        header = ExternalHeader.from_buffer_copy(ext)
+        header.length = len(compressed)
+        return base64.b64encode(bytes(header) + compressed).decode()
+
+    def test_a_zlib_bomb_is_refused_without_inflating_it(self) -> None:
+        import tracemalloc
+
+        ext, payload = self._parts()
+        bomb = self._encode(ext, payload + b"\0" * (64 << 20))  # ~65 kB of text, 64 MB inflated
+        assert len(bomb) < 200_000
+        tracemalloc.start()
+        try:
+            with pytest.raises(ValueError, match="inflates past"):
+                LatencyHistogram.decode(bomb)
+            _, peak = tracemalloc.get_traced_memory()
+        finally:
+            tracemalloc.stop()
+        assert peak < 8 << 20, f"{peak:,} bytes allocated to refuse it"
+
+    @pytest.mark.parametrize(
+        ("field", "value"),
+        [("significant_figures", 5), ("highest_trackable_value", 2**62),
+         ("lowest_trackable_value", 1000), ("significant_figures", 0)],
+    )  # fmt: skip
+    def test_settings_qhub_never_writes_are_refused(self, field: str, value: int) -> None:
+        from hdrh.codec import PayloadHeader
+
+        ext, payload = self._parts()
+        header = PayloadHeader.from_buffer_copy(payload)
+        setattr(header, field, value)
+        text = self._encode(ext, bytes(header) + payload[len(bytes(header)) :])
+        with pytest.raises(ValueError, match="settings qhub does not write"):
+            LatencyHistogram.decode(text)
+
+    def test_oversized_and_malformed_texts_are_refused(self) -> None:
+        from qhub.stress.histogram import MAX_ENCODED_CHARS
+
+        with pytest.raises(ValueError, match="characters, over"):
+            LatencyHistogram.decode("A" * (MAX_ENCODED_CHARS + 4))
+        for text in ("", "not base64 at all!", "AAAA", "\u00e9t\u00e9"):
+            with pytest.raises(ValueError):
+                LatencyHistogram.decode(text)
+
+    def test_what_qhub_writes_still_decodes(self) -> None:
+        for digits in (2, 3):
+            h = LatencyHistogram(digits)
+            for ms in (0.5, 12.0, 3_600_001.0):
+                h.record(ms)
+            back = LatencyHistogram.decode(h.encode())
+            assert back.count == 3 and back.percentile(50) == h.percentile(50)
+
+
 class _Clock:
     def __init__(self) -> None:
         self.now = 100.0
