@@ -12,6 +12,7 @@ import subprocess
 import sys
 import time
 from collections.abc import Callable, Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -131,6 +132,31 @@ def _fresh_process_state() -> Iterator[None]:
     forget_secrets()
     reset_once()
     yield
+
+
+SIGNALS_SENT = ("SIGINT", "SIGTERM", "SIGHUP")
+
+
+@contextmanager
+def signals_deliverable() -> Iterator[None]:
+    """Around starting a child the tests send signals to: SIGINT, SIGTERM and SIGHUP not
+    ignored, so the child does not inherit them ignored. A shell's background job starts
+    with SIGINT ignored and ``nohup`` ignores SIGHUP; qhub rightly leaves an ignored signal
+    ignored, so without this such a test waits for a signal that cannot arrive. (Not a
+    ``preexec_fn``: the tests' servers run in threads.)"""
+    import signal
+
+    saved = {}
+    for name in SIGNALS_SENT:
+        sig = getattr(signal, name)
+        if signal.getsignal(sig) == signal.SIG_IGN:
+            saved[sig] = signal.SIG_IGN
+            signal.signal(sig, signal.default_int_handler if name == "SIGINT" else signal.SIG_DFL)
+    try:
+        yield
+    finally:
+        for sig, handler in saved.items():
+            signal.signal(sig, handler)
 
 
 def free_port() -> int:

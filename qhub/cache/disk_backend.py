@@ -40,6 +40,7 @@ from qhub._quarantine import (
     is_corruption,
     quarantine,
 )
+from qhub._sqlite_busy import retry_busy
 from qhub._warn import warn
 from qhub.cache.base import CacheBackend, Entry
 from qhub.cache.patterns import (
@@ -74,11 +75,6 @@ _PURGE_EVERY = 1000
 _MAX_KEY = "\U0010ffff"
 DEFAULT_BUSY_TIMEOUT = 10.0
 WHAT = "cache file"
-
-
-def _is_busy(exc: sqlite3.Error) -> bool:
-    text = str(exc).lower()
-    return "locked" in text or "busy" in text
 
 
 class _NoFile(Exception):
@@ -223,16 +219,7 @@ class DiskCacheBackend(CacheBackend):
 
     def _retry(self, action: Callable[[], T]) -> T:
         """Run ``action``, retrying while SQLite reports the database locked or busy."""
-        deadline = time.monotonic() + self.busy_timeout
-        delay = 0.001
-        while True:
-            try:
-                return action()
-            except sqlite3.OperationalError as exc:
-                if not _is_busy(exc) or time.monotonic() >= deadline:
-                    raise
-                time.sleep(delay)
-                delay = min(delay * 2, 0.05)
+        return retry_busy(action, self.busy_timeout)
 
     def _run(self, action: Callable[[sqlite3.Connection], T], missing: T) -> T:
         """Run ``action`` on this thread's connection, mapping SQLite failures.

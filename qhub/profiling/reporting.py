@@ -99,7 +99,16 @@ def recent_runs(history: RunHistory, last: int) -> list[RunRecord]:
         if parts:
             out.append(merge_records(parts))
     if not out:
-        raise ProfilerError(f"no runs recorded in {history.location} yet: run behave with qhub")
+        stress = len(history.runs(kind=STRESS))
+        held = (
+            f" (it holds {stress} stress run(s): `qhub stress` writes their reports and"
+            " `qhub check --stress` compares them)"
+            if stress
+            else ""
+        )
+        raise ProfilerError(
+            f"no behave runs recorded in {history.location} yet{held}: run behave with qhub"
+        )
     return list(reversed(out))
 
 

@@ -26,6 +26,7 @@ from pathlib import Path
 from typing import Any, TypeVar
 
 from qhub._quarantine import APPLICATION_ID, check_owned, is_corruption, quarantine
+from qhub._sqlite_busy import retry_busy
 from qhub._warn import shown_path, warn
 from qhub.exceptions import ProfilerError
 from qhub.profiling.history.base import HistoryUnavailableError, NothingRecordedError
@@ -148,11 +149,18 @@ class SQLiteHistory(SQLHistory):
                     f"{WHAT} {self.location} is another program's SQLite database; qhub will"
                     " not use it: choose another profiling.history_db"
                 )
-            db.execute("PRAGMA journal_mode = WAL")
+            # WAL stays set in the file; switching to it answers "locked" at once, without
+            # the busy handler, while another process opens the file (a new history
+            # opened by several runners together): retried within the same bound
+            if db.execute("PRAGMA journal_mode").fetchone()[0] != "wal":
+                retry_busy(lambda: db.execute("PRAGMA journal_mode = WAL"), self.timeout_s)
             db.execute("PRAGMA synchronous = NORMAL")
             ensure_schema(db, readonly=False)
             if app_id != APPLICATION_ID:
-                db.execute(f"PRAGMA application_id = {APPLICATION_ID}")
+                retry_busy(
+                    lambda: db.execute(f"PRAGMA application_id = {APPLICATION_ID}"),
+                    self.timeout_s,
+                )
         except BaseException:
             db.close()
             raise

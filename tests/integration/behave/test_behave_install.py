@@ -12,7 +12,7 @@ from pathlib import Path
 
 import pytest
 
-from tests.conftest import BEHAVE_HAS_RUNNER, BEHAVE_VERSION
+from tests.conftest import BEHAVE_HAS_RUNNER, BEHAVE_VERSION, signals_deliverable
 
 pytestmark = pytest.mark.behave_matrix
 
@@ -260,12 +260,7 @@ atexit.register(_record)
         feature = "Feature: F\n  Scenario: slow\n    When it sleeps 60.0 seconds\n"
         project = project_factory(env_py, feature=feature)
         env = {**os.environ, **qhub_env(project), "USE_QHUB": "1"}
-        # A shell's background job (and so pytest in it) may have SIGINT ignored, which a
-        # child inherits and Python keeps: give the child the default disposition.
-        inherited = signal.getsignal(signal.SIGINT)
-        if inherited == signal.SIG_IGN:
-            signal.signal(signal.SIGINT, signal.default_int_handler)  # SIG_DFL after exec
-        try:
+        with signals_deliverable():
             proc = subprocess.Popen(
                 [sys.executable, "-m", "behave", "--no-color"],
                 cwd=project,
@@ -274,8 +269,6 @@ atexit.register(_record)
                 stderr=subprocess.PIPE,
                 text=True,
             )
-        finally:
-            signal.signal(signal.SIGINT, inherited)
         deadline = time.monotonic() + 60
         while not (project / "started.marker").exists():
             assert time.monotonic() < deadline, "the slow step never started"

@@ -11,6 +11,8 @@ import time
 
 import pytest
 
+from tests.conftest import signals_deliverable
+
 pytestmark = pytest.mark.behave_matrix
 
 INSTALL = """
@@ -168,14 +170,15 @@ def test_termination_signal_records_the_run_and_writes_reports(
 
     project = project_factory(USER_HOOKS, feature=SLOW)
     env = {**os.environ, **qhub_env(project), "USE_QHUB": "1"}
-    proc = subprocess.Popen(
-        [sys.executable, "-m", "behave", "--no-color"],
-        cwd=project,
-        env=env,
-        stdout=subprocess.PIPE,
-        stderr=subprocess.PIPE,
-        text=True,
-    )
+    with signals_deliverable():
+        proc = subprocess.Popen(
+            [sys.executable, "-m", "behave", "--no-color"],
+            cwd=project,
+            env=env,
+            stdout=subprocess.PIPE,
+            stderr=subprocess.PIPE,
+            text=True,
+        )
     deadline = time.monotonic() + 60
     while not (project / "started.marker").exists():
         assert time.monotonic() < deadline, "the slow step never started"

@@ -25,6 +25,8 @@ from typing import Any
 
 import pytest
 
+from tests.conftest import signals_deliverable
+
 REPO_ROOT = Path(__file__).resolve().parents[3]
 
 
@@ -257,14 +259,15 @@ def stress_env(root: Path, base_url: str | None, **extra: str) -> dict[str, str]
 
 
 def start_stress(root: Path, *args: str, env: dict[str, str]) -> subprocess.Popen[str]:
-    return subprocess.Popen(
-        [sys.executable, "-m", "qhub", "stress", *args],
-        cwd=root,
-        env=env,
-        stdout=subprocess.PIPE,
-        stderr=subprocess.PIPE,
-        text=True,
-    )
+    with signals_deliverable():  # the tests send it signals
+        return subprocess.Popen(
+            [sys.executable, "-m", "qhub", "stress", *args],
+            cwd=root,
+            env=env,
+            stdout=subprocess.PIPE,
+            stderr=subprocess.PIPE,
+            text=True,
+        )
 
 
 def finish(root: Path, proc: subprocess.Popen[str], timeout: float = 120) -> StressProcess:

@@ -213,6 +213,54 @@ class TestMigration:
             SQLiteHistory(path)
 
 
+class TestConcurrentFirstOpen:
+    def test_wal_switch_refused_at_once_is_retried(
+        self, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+    ) -> None:
+        """Several runners opening a new history together: the one switching the file to
+        WAL while another opens it gets "database is locked" at once, without SQLite's
+        busy handler (22 of 240 raw openings in a measured race). It must wait, not fail.
+        The refusal is injected here; the race itself is
+        ``tests/integration/postgres/test_history_writers.py``."""
+        real_connect = sqlite3.connect
+        refusals = [2]
+
+        class Racing:
+            def __init__(self, conn: sqlite3.Connection) -> None:
+                self._conn = conn
+
+            def execute(self, sql: str, *args: Any) -> Any:
+                if sql.replace(" ", "").upper() == "PRAGMAJOURNAL_MODE=WAL" and refusals[0]:
+                    refusals[0] -= 1
+                    raise sqlite3.OperationalError("database is locked")
+                return self._conn.execute(sql, *args)
+
+            def __getattr__(self, name: str) -> Any:
+                return getattr(self._conn, name)
+
+        monkeypatch.setattr(sqlite3, "connect", lambda *a, **k: Racing(real_connect(*a, **k)))
+        with SQLiteHistory(tmp_path / "h.db", timeout_s=5) as history:
+            assert history.runs() == []
+        assert refusals == [0]
+        with real_connect(tmp_path / "h.db") as db:
+            assert db.execute("PRAGMA journal_mode").fetchone()[0] == "wal"
+
+
+class TestNoBehaveRuns:
+    def test_a_stress_only_history_says_where_its_runs_are(self, tmp_path: Path) -> None:
+        from qhub.profiling.history import STRESS
+        from qhub.profiling.reporting import recent_runs
+
+        with SQLiteHistory(tmp_path / "h.db") as history:
+            with pytest.raises(ProfilerError, match="no behave runs recorded") as empty:
+                recent_runs(history, 1)
+            assert "stress run" not in str(empty.value)
+            history.add_document({"kind": "stress"}, run_id="s1", part="s1", kind=STRESS)
+            with pytest.raises(ProfilerError, match="holds 1 stress run") as stress_only:
+                recent_runs(history, 1)
+            assert "qhub check --stress" in str(stress_only.value)
+
+
 class TestReadOnly:
     def test_missing_history_creates_nothing(self, tmp_path: Path) -> None:
         with pytest.raises(NothingRecordedError, match="no runs recorded yet"):
