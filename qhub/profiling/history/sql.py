@@ -50,6 +50,11 @@ NOW = "%Y-%m-%dT%H:%M:%SZ"
 """UTC timestamps as the history stores them."""
 _CHUNK = 500
 """Ids per ``IN (...)`` list: far below either database's limit on parameters."""
+RUN_VALUES = (
+    "pipeline", "finished_at", "wall_ms", "step_ms", "status", "git_commit", "git_branch",
+    "git_dirty", "host", "python", "behave_version", "qhub_version", "parts",
+)  # fmt: skip
+"""The run-row columns :meth:`SQLHistory._save_run` receives values for, in this order."""
 T = TypeVar("T")
 
 
@@ -94,7 +99,7 @@ class SQLHistory(ABC):
     def _save_run(self, conn: Any, run_id: str, kind: str, values: Sequence[Any]) -> None:
         """Insert the run's summary row or update it (keeping its place in the order).
 
-        ``values``: the columns of :data:`RUN_VALUES`, in that order."""
+        ``values``: one per column of :data:`RUN_VALUES`, in that order."""
 
     def _claim_retention(self, conn: Any) -> bool:
         """True when this writer applies retention now (another may be doing it)."""
@@ -105,7 +110,7 @@ class SQLHistory(ABC):
         return orjson.dumps(list(runs))
 
     # -- spelling --------------------------------------------------------------------------
-    def q(self, sql: str) -> str:
+    def _spell(self, sql: str) -> str:
         """``sql`` written with ``{t}`` table prefixes and ``?`` marks, in this dialect."""
         spelled = self._spelled.get(sql)
         if spelled is None:
@@ -116,7 +121,7 @@ class SQLHistory(ABC):
         return spelled
 
     def _execute(self, conn: Any, sql: str, args: Sequence[Any] = ()) -> Any:
-        return conn.execute(self.q(sql), args)
+        return conn.execute(self._spell(sql), args)
 
     def __enter__(self) -> SQLHistory:
         return self
@@ -287,7 +292,7 @@ class SQLHistory(ABC):
         """Say once that rows were damaged; with write access move them to damaged_parts."""
         if not self._damaged_said:
             self._damaged_said = True
-            kept = "" if self.readonly else f" (moved to table {self.q('{t}damaged_parts')})"
+            kept = "" if self.readonly else f" (moved to table {self._spell('{t}damaged_parts')})"
             warn(
                 f"{WHAT} {self.location}: {len(damaged)} damaged record(s) of run {run_id}"
                 f" skipped{kept}: {damaged[0][1]}"
