@@ -12,10 +12,11 @@ computed the same way (never the sum of separate claims).
 from __future__ import annotations
 
 from collections.abc import Collection, Iterable, Mapping, Sequence
-from dataclasses import dataclass
+
+from qhub._record import frozen_record
 
 
-@dataclass(frozen=True)
+@frozen_record(slots=False)
 class SiteKey:
     """One import statement: file (display path), line, and the statement as measured."""
 

@@ -26,6 +26,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
+from qhub._record import frozen_record
 from qhub.audit.cache import JsonCache
 from qhub.exceptions import AuditError
 
@@ -134,7 +135,7 @@ print(json.dumps(out))
 """
 
 
-@dataclass(frozen=True)
+@frozen_record(slots=False)
 class Interpreter:
     """What the audit knows about the interpreter behave runs on."""
 

@@ -19,6 +19,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 from qhub._bounded import read_regular_text
+from qhub._record import frozen_record
 from qhub.exceptions import AuditError
 
 if sys.version_info >= (3, 11):
@@ -33,7 +34,7 @@ _MAX_CONFIG_BYTES = 4 * 1024 * 1024
 _TRUE = {"1", "yes", "true", "on"}
 
 
-@dataclass(frozen=True)
+@frozen_record(slots=False)
 class BehaveSettings:
     """The behave settings that decide which step modules load."""
 

@@ -23,6 +23,7 @@ from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field, replace
 from pathlib import Path
 
+from qhub._record import frozen_record
 from qhub.audit.facts import (
     FileFacts,
     ImportSite,
@@ -53,7 +54,7 @@ _BEHAVE_HINT = re.compile(rb"\bbehave\b")
 """An installed module is scanned for step definitions only if it mentions behave."""
 
 
-@dataclass(frozen=True)
+@frozen_record(slots=False)
 class Frame:
     """One import statement on the way from a file behave loads to another module."""
 

@@ -7,6 +7,8 @@ from dataclasses import dataclass, field
 from enum import IntEnum
 from typing import Any
 
+from qhub._record import frozen_record
+
 
 class Severity(IntEnum):
     """How bad a finding is; ``--fail-on`` compares against this order."""
@@ -28,7 +30,7 @@ class Severity(IntEnum):
         return self.name.lower()
 
 
-@dataclass(frozen=True)
+@frozen_record(slots=False)
 class Location:
     """A place in a file: path as displayed (relative to the project root) and 1-based line."""
 

@@ -14,6 +14,7 @@ import os
 from collections.abc import Callable
 from dataclasses import dataclass
 
+from qhub._record import frozen_record
 from qhub.audit.facts import PathEdit, callee
 
 _MAX_DEPTH = 16
@@ -136,7 +137,7 @@ def _eval(node: ast.expr, ctx: PathContext, depth: int) -> object:
     raise _Unknown
 
 
-@dataclass(frozen=True)
+@frozen_record(slots=False)
 class _PathValue:
     path: str
 

@@ -13,7 +13,8 @@ import ast
 import re
 import string
 from collections.abc import Callable
-from dataclasses import dataclass
+
+from qhub._record import frozen_record
 
 WILDCARD = "\x00"
 """Stands for a value known only at run time inside a template's text."""
@@ -24,7 +25,7 @@ _MAX_DEPTH = 12
 _MAX_ALTERNATIVES = 16
 
 
-@dataclass(frozen=True)
+@frozen_record(slots=False)
 class Template:
     """One ``execute_steps`` text; :data:`WILDCARD` marks run-time values."""
 

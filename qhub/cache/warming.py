@@ -6,9 +6,9 @@ import time
 import traceback
 from collections.abc import Callable
 from concurrent.futures import ThreadPoolExecutor
-from dataclasses import dataclass
 from typing import Any, Protocol
 
+from qhub._record import frozen_record
 from qhub._redact import redact_text
 
 MAX_WORKERS = 4
@@ -20,7 +20,7 @@ class Store(Protocol):
     def set(self, key: str, value: Any, ttl: float | None = None) -> bool: ...
 
 
-@dataclass(frozen=True)
+@frozen_record(slots=False)
 class Warmer:
     """One warming function: ``fn()`` is stored under ``key`` for ``ttl`` seconds."""
 

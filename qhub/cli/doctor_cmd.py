@@ -6,10 +6,10 @@ import argparse
 import os
 import sys
 from collections.abc import Callable, Iterator
-from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
+from qhub._record import frozen_record
 from qhub._redact import redact_url
 from qhub.cli._common import config_from_args, positive_seconds
 from qhub.config import QHubConfig
@@ -19,7 +19,7 @@ MIN_PYTHON = (3, 10)
 MIN_BEHAVE = (1, 2, 6)
 
 
-@dataclass(frozen=True)
+@frozen_record(slots=False)
 class Check:
     """The outcome of one check."""
 

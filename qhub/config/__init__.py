@@ -9,10 +9,11 @@ from __future__ import annotations
 
 import os
 from collections.abc import Mapping
-from dataclasses import asdict, dataclass, field, fields
+from dataclasses import asdict, field, fields
 from pathlib import Path
 from typing import Any
 
+from qhub._record import frozen_record
 from qhub._redact import is_secret_name, remember_secret, remember_url_secrets
 from qhub._warn import warn
 from qhub.config.loader import known_keys, merge
@@ -55,7 +56,7 @@ __all__ = [
 ]
 
 
-@dataclass(frozen=True)
+@frozen_record(slots=False)
 class QHubConfig:
     """The resolved configuration: one typed section per subsystem."""
 

@@ -9,10 +9,11 @@ import re
 import types
 import typing
 from collections.abc import Mapping
-from dataclasses import Field, dataclass, fields, replace
+from dataclasses import Field, fields, replace
 from functools import cache
 from typing import Any, Union
 
+from qhub._record import frozen_record
 from qhub._redact import redact_text
 from qhub.config.schema import NAMED_API_SECTION, SECTIONS, ApiSettings
 from qhub.config.sources import Entry
@@ -245,7 +246,7 @@ def _target(key: str) -> tuple[str, str | None, type, str]:
     raise KeyError(key)
 
 
-@dataclass(frozen=True)
+@frozen_record(slots=False)
 class Merged:
     """The outcome of :func:`merge`."""
 

@@ -9,9 +9,11 @@ from __future__ import annotations
 import functools
 import re
 from collections.abc import Callable
-from dataclasses import dataclass, field
+from dataclasses import field
 from typing import Any
 from urllib.parse import urlsplit
+
+from qhub._record import frozen_record
 
 _TEN_YEARS_S = 10 * 365 * 86_400
 _DAY_MS = 86_400_000
@@ -168,7 +170,7 @@ CACHE_BACKENDS = ("memory", "disk", "redis", "layered")
 the validation of ``cache.backend`` and ``data.backend`` use."""
 
 
-@dataclass(frozen=True)
+@frozen_record(slots=False)
 class ApiSettings:
     """One HTTP API that steps talk to through a pooled :class:`qhub.APIClient`.
 
@@ -232,7 +234,7 @@ class ApiSettings:
     )
 
 
-@dataclass(frozen=True)
+@frozen_record(slots=False)
 class RedisSettings:
     """Where the Redis cache backend connects."""
 
@@ -246,7 +248,7 @@ class RedisSettings:
     )
 
 
-@dataclass(frozen=True)
+@frozen_record(slots=False)
 class CacheSettings:
     """The cache behind ``context.cache`` and cached test data."""
 
@@ -294,7 +296,7 @@ class CacheSettings:
     )
 
 
-@dataclass(frozen=True)
+@frozen_record(slots=False)
 class DataSettings:
     """Cached Faker test data (``context.data``)."""
 
@@ -326,7 +328,7 @@ class DataSettings:
     )
 
 
-@dataclass(frozen=True)
+@frozen_record(slots=False)
 class ProfilingSettings:
     """Per-step timing, memory, run history, baselines and budgets."""
 
@@ -387,7 +389,7 @@ class ProfilingSettings:
     )
 
 
-@dataclass(frozen=True)
+@frozen_record(slots=False)
 class ReportSettings:
     """What is written at the end of a run."""
 
@@ -402,7 +404,7 @@ class ReportSettings:
     verbose: bool = setting(False, "print the full tables in the end-of-run summary")
 
 
-@dataclass(frozen=True)
+@frozen_record(slots=False)
 class ImportSettings:
     """Import auditing and lazy loading."""
 
@@ -450,7 +452,7 @@ def _check_hosts(hosts: list[str]) -> str | None:
     return None
 
 
-@dataclass(frozen=True)
+@frozen_record(slots=False)
 class StressSettings:
     """``qhub stress``: the suite's scenarios as a load test, and the budgets it must meet."""
 

@@ -12,11 +12,12 @@ import json
 import re
 import sys
 from collections.abc import Iterator, Mapping
-from dataclasses import dataclass, fields
+from dataclasses import fields
 from pathlib import Path
 from typing import Any
 
 from qhub._bounded import InputLimitError, check_depth, read_regular_text, yaml_load
+from qhub._record import frozen_record
 from qhub.config.schema import (
     LEGACY_ENV,
     NAMED_API_SECTION,
@@ -31,7 +32,7 @@ CONFIG_FILES = ("pyproject.toml", "qhub.json", "qhub.yaml", "qhub.yml")
 """Files read from the project root, lowest precedence first."""
 
 
-@dataclass(frozen=True)
+@frozen_record(slots=False)
 class Entry:
     """One raw setting from one source."""
 

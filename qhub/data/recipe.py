@@ -10,10 +10,11 @@ from __future__ import annotations
 
 import hashlib
 import json
-from dataclasses import dataclass, field
+from dataclasses import field
 from functools import cached_property
 from typing import Any
 
+from qhub._record import frozen_record
 from qhub.data._faker import faker_version
 
 GENERATOR_VERSION = "1"
@@ -30,7 +31,7 @@ def stable_hash(value: Any) -> str:
     return hashlib.sha256(canonical_json(value).encode("utf-8")).hexdigest()
 
 
-@dataclass(frozen=True)
+@frozen_record(slots=False)
 class Recipe:
     """What one cached dataset is made from."""
 

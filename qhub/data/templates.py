@@ -16,6 +16,7 @@ from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from typing import Any
 
+from qhub._record import frozen_record
 from qhub.data._faker import is_provider_name
 from qhub.data._source import Path_, Source
 from qhub.data._text import one_line
@@ -44,7 +45,7 @@ _SIZE_WORDS = frozenset({
 _WORD = re.compile(r"[a-z]+")
 
 
-@dataclass(frozen=True)
+@frozen_record(slots=False)
 class Limits:
     """How big a template may make things (``data.max_records``, ``data.max_faker_size``)."""
 
@@ -450,7 +451,7 @@ def _check_fields(fields: Any, limits: Limits, *, top: bool = False) -> None:
             _expect(type(directive["of"]) is int and 0 < directive["of"] <= limits.max_records)
 
 
-@dataclass(frozen=True)
+@frozen_record(slots=False)
 class Template:
     """A resolved template: its base kind, field layers (base first) and content hash."""
 

@@ -13,11 +13,12 @@ from __future__ import annotations
 import threading
 import time
 from collections.abc import Callable, Mapping, Sequence
-from dataclasses import dataclass, field
+from dataclasses import field
 from typing import TYPE_CHECKING, Any
 
 import orjson
 
+from qhub._record import frozen_record
 from qhub._warn import warn
 from qhub.data._faker import CountingFaker, check_locale, new_faker
 from qhub.data._text import one_line
@@ -42,7 +43,7 @@ DEFAULT_RELATED_COUNT = 10
 """Users and products an order dataset draws from unless told otherwise."""
 
 
-@dataclass(frozen=True)
+@frozen_record(slots=False)
 class _Stored:
     """What a label (``key=``) points at: a recipe plus the overrides applied on the way out."""
 

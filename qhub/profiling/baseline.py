@@ -21,10 +21,11 @@ from __future__ import annotations
 import os
 import time
 from collections.abc import Mapping, Sequence
-from dataclasses import dataclass, field
+from dataclasses import field
 from pathlib import Path
 from typing import Any
 
+from qhub._record import frozen_record
 from qhub.exceptions import ProfilerError
 from qhub.profiling.identity import split_location
 from qhub.profiling.record import RecordError, RunRecord, decode, to_json
@@ -35,7 +36,7 @@ KINDS = ("step_definition", "scenario", "method")
 MAX_FILE_BYTES = 256 * 1024 * 1024
 
 
-@dataclass(frozen=True, slots=True)
+@frozen_record
 class RunInfo:
     """The facts about a run that make two runs comparable (or not)."""
 
@@ -50,7 +51,7 @@ class RunInfo:
     finished_at: str = ""
 
 
-@dataclass(frozen=True, slots=True)
+@frozen_record
 class Item:
     """One thing compared, with its samples (ms) per run."""
 
@@ -72,7 +73,7 @@ class Item:
         return sum(len(r) for r in self.runs)
 
 
-@dataclass(frozen=True, slots=True)
+@frozen_record
 class SampleSet:
     """Items per kind with samples per run, and the runs they came from."""
 

@@ -8,9 +8,9 @@ error messages) is redacted before it leaves this module. Works with behave 1.2.
 from __future__ import annotations
 
 from collections.abc import Iterator, Mapping
-from dataclasses import dataclass
 from typing import Any
 
+from qhub._record import frozen_record
 from qhub._redact import redact_text
 from qhub.profiling.identity import scenario_key, split_location, step_definition_key
 
@@ -50,7 +50,7 @@ def step_text(step: Any) -> str:
 # -- scenarios ---------------------------------------------------------------------------------
 
 
-@dataclass(frozen=True, slots=True)
+@frozen_record
 class ScenarioIdentity:
     """Identity of a scenario: file, its (outline) name and the outline row, if any."""
 
@@ -148,7 +148,7 @@ def walk_scenarios(feature: Any) -> Iterator[Any]:
 # -- step definitions --------------------------------------------------------------------------
 
 
-@dataclass(frozen=True, slots=True)
+@frozen_record
 class Definition:
     """What a step matched: file, line, step type, pattern and function name."""
 

@@ -11,8 +11,10 @@ reads their names, locations and statuses once.
 from __future__ import annotations
 
 from collections.abc import Mapping
-from dataclasses import dataclass, field
+from dataclasses import field
 from typing import TYPE_CHECKING, Any
+
+from qhub._record import frozen_record
 
 if TYPE_CHECKING:  # the record types load at the end of the run
     from qhub.profiling.record import MethodRow
@@ -22,7 +24,7 @@ if TYPE_CHECKING:  # the record types load at the end of the run
 REPORT_CODE_PHASE = "qhub_report_code"
 """The phase (and attribution part) of loading the end-of-run code when the run ends."""
 
-@dataclass(frozen=True, slots=True)
+@frozen_record
 class StepTimings:
     """Every step body that ran, in order, as parallel columns (one entry per step)."""
 
@@ -42,7 +44,7 @@ class StepTimings:
         return len(self.steps)
 
 
-@dataclass(frozen=True, slots=True)
+@frozen_record
 class Span:
     """The body of a feature or scenario: from after its before-hooks to its after-hooks."""
 
@@ -59,7 +61,7 @@ class Span:
     """qhub's own lazy set-up inside the span (taken out of its duration)."""
 
 
-@dataclass(frozen=True, slots=True)
+@frozen_record
 class HookCall:
     """One run of a user hook."""
 
@@ -73,7 +75,7 @@ class HookCall:
     """qhub's own lazy set-up inside the hook (taken out of its duration)."""
 
 
-@dataclass(frozen=True, slots=True)
+@frozen_record
 class RunCapture:
     """One run's raw measurements, as the collector saw them."""
 

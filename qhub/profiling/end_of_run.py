@@ -24,10 +24,10 @@ from __future__ import annotations
 import contextlib
 import sys
 from collections.abc import Callable
-from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING
 
+from qhub._record import frozen_record
 from qhub._warn import warn
 from qhub.exceptions import ProfilerError
 from qhub.profiling.build import build_record
@@ -52,7 +52,7 @@ if TYPE_CHECKING:
     from qhub.config import QHubConfig
 
 
-@dataclass(frozen=True, slots=True)
+@frozen_record
 class RunOutcome:
     """What the end of a run produced."""
 

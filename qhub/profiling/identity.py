@@ -18,8 +18,9 @@ from __future__ import annotations
 
 import hashlib
 from collections.abc import Callable, Hashable, Iterable, Mapping, Sequence
-from dataclasses import dataclass
 from typing import Any
+
+from qhub._record import frozen_record
 
 SEP = "::"
 
@@ -59,7 +60,7 @@ def disambiguate(keys: Sequence[str], lines: Sequence[int | None]) -> list[str]:
     ]
 
 
-@dataclass(frozen=True, slots=True)
+@frozen_record
 class Pairing:
     """How one current item was paired with a baseline item."""
 
@@ -69,7 +70,7 @@ class Pairing:
     """``key`` (same identity), ``moved`` or ``renamed``."""
 
 
-@dataclass(frozen=True, slots=True)
+@frozen_record
 class Matching:
     """The result of :func:`match_items` for one kind of item."""
 

@@ -14,14 +14,15 @@ from __future__ import annotations
 
 import math
 from collections.abc import Sequence
-from dataclasses import dataclass
 from functools import lru_cache
+
+from qhub._record import frozen_record
 
 EXACT_MAX_N = 20
 """Both samples at most this large and no ties: the exact distribution is used."""
 
 
-@dataclass(frozen=True)
+@frozen_record(slots=False)
 class MannWhitneyResult:
     """U statistic of the *current* sample and one-sided p-values."""
 

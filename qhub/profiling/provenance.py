@@ -40,10 +40,10 @@ import sys
 import time
 import uuid
 from collections.abc import Mapping
-from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
+from qhub._record import frozen_record
 from qhub._redact import redact_text
 from qhub._version import __version__
 from qhub.profiling._clean import normalize_tags
@@ -69,7 +69,7 @@ def _safe_id(text: str) -> str:
 # -- grouping ----------------------------------------------------------------------------------
 
 
-@dataclass(frozen=True, slots=True)
+@frozen_record
 class Group:
     """The run a process belongs to."""
 
@@ -170,7 +170,7 @@ def ci_pipeline(environ: Mapping[str, str] | None = None, *, attempt: bool = Tru
 # -- CI shards ---------------------------------------------------------------------------------
 
 
-@dataclass(frozen=True, slots=True)
+@frozen_record
 class Shard:
     """This job's shard: ``index`` from 1 to ``total``, and where that was read."""
 

@@ -19,8 +19,10 @@ import functools
 import types
 import typing
 from collections.abc import Iterable, Mapping
-from dataclasses import dataclass, field
+from dataclasses import field
 from typing import Any, TypeVar, cast
+
+from qhub._record import frozen_record
 
 SCHEMA = "qhub.profile/2"
 SCHEMA_V1 = "qhub.profile/1"
@@ -42,7 +44,7 @@ class RecordError(ValueError):
     """Stored run data does not have the shape of a run record."""
 
 
-@dataclass(frozen=True, slots=True)
+@frozen_record
 class RunMeta:
     """Who, where and when: identity and provenance of a run (or of one part of it)."""
 
@@ -102,7 +104,7 @@ class RunMeta:
         return len(self.pooled_runs) > 1
 
 
-@dataclass(frozen=True, slots=True)
+@frozen_record
 class ScenarioOutcome:
     """One scenario of behave's model with its status and its steps' statuses.
 
@@ -115,7 +117,7 @@ class ScenarioOutcome:
     steps: Mapping[str, int] = field(default_factory=dict)
 
 
-@dataclass(frozen=True, slots=True)
+@frozen_record
 class Totals:
     """Counts by status, as behave counts them (sub-steps of ``execute_steps`` apart)."""
 
@@ -143,7 +145,7 @@ class Totals:
         return by.get("failed", 0) + by.get("error", 0)
 
 
-@dataclass(frozen=True, slots=True)
+@frozen_record
 class Part:
     """One part of the wall-clock attribution."""
 
@@ -153,7 +155,7 @@ class Part:
     percent: float
 
 
-@dataclass(frozen=True, slots=True)
+@frozen_record
 class Attribution:
     """The run's wall time cut into parts that add up (see :mod:`qhub.profiling.wall_clock`)."""
 
@@ -168,7 +170,7 @@ class Attribution:
         return next((p.ms for p in self.parts if p.name == name), 0.0)
 
 
-@dataclass(frozen=True, slots=True)
+@frozen_record
 class TextFigures:
     """Figures of one step text within its step definition."""
 
@@ -179,7 +181,7 @@ class TextFigures:
     max_ms: float
 
 
-@dataclass(frozen=True, slots=True)
+@frozen_record
 class StepDefinitionRow:
     """One ``@given/@when/@then`` function with the figures of every step it ran."""
 
@@ -210,7 +212,7 @@ class StepDefinitionRow:
     """At most :data:`MAX_STORED_SAMPLES` samples, evenly thinned (the figures use all)."""
 
 
-@dataclass(frozen=True, slots=True)
+@frozen_record
 class ScenarioRow:
     """One scenario (one row of a Scenario Outline) as it ran."""
 
@@ -237,7 +239,7 @@ class ScenarioRow:
     worker: str | None = None
 
 
-@dataclass(frozen=True, slots=True)
+@frozen_record
 class FeatureRow:
     """One feature file as it ran."""
 
@@ -250,7 +252,7 @@ class FeatureRow:
     worker: str | None = None
 
 
-@dataclass(frozen=True, slots=True)
+@frozen_record
 class HookRow:
     """One hook kind (``before_scenario`` ...) over the run."""
 
@@ -262,7 +264,7 @@ class HookRow:
     failed: int
 
 
-@dataclass(frozen=True, slots=True)
+@frozen_record
 class ModuleRow:
     """One step module and the time its import took."""
 
@@ -270,7 +272,7 @@ class ModuleRow:
     ms: float
 
 
-@dataclass(frozen=True, slots=True)
+@frozen_record
 class MethodRow:
     """A block or method timed with ``context.profiler`` (``profile_block``)."""
 
@@ -287,7 +289,7 @@ class MethodRow:
     samples_ms: tuple[float, ...]
 
 
-@dataclass(frozen=True, slots=True)
+@frozen_record
 class Memory:
     """Resident memory over the run (``series``: seconds since process start, MB)."""
 
@@ -299,7 +301,7 @@ class Memory:
     series_by_worker: Mapping[str, tuple[tuple[float, float], ...]] = field(default_factory=dict)
 
 
-@dataclass(frozen=True, slots=True)
+@frozen_record
 class RunRecord:
     """One run (or one part of a run, or several runs pooled), frozen."""
 

@@ -36,10 +36,10 @@ import dataclasses
 import math
 import re
 from collections.abc import Callable, Sequence
-from dataclasses import dataclass
 from typing import Any
 
 from qhub._figures import percentile
+from qhub._record import frozen_record
 from qhub.profiling.mannwhitney import mann_whitney_u
 from qhub.profiling.student_t import t_quantile
 from qhub.profiling.timings import median
@@ -68,7 +68,7 @@ STATISTICS: dict[str, Callable[[Sequence[float]], float]] = {
 _EXPR = re.compile(r"^\s*(median|mean|min|max|p95)\s*:\s*([0-9]+(?:\.[0-9]+)?)\s*(%|ms)\s*$")
 
 
-@dataclass(frozen=True, slots=True)
+@frozen_record
 class Threshold:
     """``STAT:N%`` (relative) or ``STAT:Nms`` (absolute) change that counts."""
 
@@ -105,7 +105,7 @@ class Threshold:
         return delta / base * 100.0 > self.value
 
 
-@dataclass(frozen=True, slots=True)
+@frozen_record
 class Decision:
     """What the rule found for one item."""
 
@@ -127,7 +127,7 @@ class Decision:
     """One line saying why."""
 
 
-@dataclass(frozen=True, slots=True)
+@frozen_record
 class RegressionCheck:
     """The decision rule with its settings (one object per comparison run)."""
 

@@ -9,9 +9,9 @@ written even when the history cannot be.
 from __future__ import annotations
 
 from collections.abc import Mapping, Sequence
-from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 
+from qhub._record import frozen_record
 from qhub._warn import warn
 from qhub.exceptions import ProfilerError
 from qhub.profiling.baseline import SampleSet, read_baseline, sample_set
@@ -31,7 +31,7 @@ STRESS_RUNS = 10
 """Stress runs listed in the HTML report's stress section."""
 
 
-@dataclass(frozen=True, slots=True)
+@frozen_record
 class TrendPoint:
     """One earlier run in the trend (oldest first)."""
 
@@ -46,7 +46,7 @@ class TrendPoint:
     current: bool
 
 
-@dataclass(frozen=True, slots=True)
+@frozen_record
 class ItemTrend:
     """One step definition's median per run over the trend (``None``: not run then)."""
 
@@ -55,7 +55,7 @@ class ItemTrend:
     values: tuple[float | None, ...]
 
 
-@dataclass(frozen=True, slots=True)
+@frozen_record
 class StressRuns:
     """The newest ``qhub stress`` runs in the history, for the HTML report's stress section."""
 
@@ -66,7 +66,7 @@ class StressRuns:
     :func:`qhub.profiling.render.stress_view.read_stress`; None without a readable part."""
 
 
-@dataclass(frozen=True, slots=True)
+@frozen_record
 class Report:
     """Everything the renderers show."""
 

@@ -17,9 +17,9 @@ import math
 import os
 import time
 from collections.abc import Callable, Sequence
-from dataclasses import dataclass
 from typing import Any
 
+from qhub._record import frozen_record
 from qhub.profiling.student_t import t_quantile
 
 MB = 1024 * 1024
@@ -80,7 +80,7 @@ def raw_rss_reader() -> tuple[Callable[[], Any], Callable[[Any], int]]:
 _RAW: tuple[Callable[[], Any], Callable[[Any], int]] | None = None
 
 
-@dataclass(frozen=True)
+@frozen_record(slots=False)
 class Trend:
     """Least-squares slope of a series with its one-sided 95 % confidence bounds."""
 

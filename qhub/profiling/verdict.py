@@ -10,9 +10,10 @@ version, a dirty working tree, a failed baseline run).
 from __future__ import annotations
 
 from collections.abc import Callable, Hashable, Mapping, Sequence
-from dataclasses import dataclass, field
+from dataclasses import field
 from typing import TYPE_CHECKING, Any
 
+from qhub._record import frozen_record
 from qhub.profiling.baseline import KINDS, Item, RunInfo, SampleSet, run_info, sample_set
 from qhub.profiling.identity import SEP, match_items
 from qhub.profiling.record import RunRecord, decode
@@ -28,7 +29,7 @@ SUGGESTED_BUDGETS = {"step_p95_ms": 100.0, "scenario_ms": 500.0, "rss_growth_mb"
 NOT_COMPARED = ("new", "gone", "too_few_samples")
 
 
-@dataclass(frozen=True, slots=True)
+@frozen_record
 class Comparison:
     """One item's verdict: compared (and how), or why it could not be."""
 
@@ -62,7 +63,7 @@ class Comparison:
         return self.verdict not in NOT_COMPARED
 
 
-@dataclass(frozen=True, slots=True)
+@frozen_record
 class Counts:
     """How many items were compared, and how many could not be (and why)."""
 
@@ -81,7 +82,7 @@ class Counts:
         return self.new + self.gone + self.too_few_samples
 
 
-@dataclass(frozen=True, slots=True)
+@frozen_record
 class BaselineInfo:
     """Where the baseline came from and which runs it holds."""
 
@@ -90,13 +91,13 @@ class BaselineInfo:
     created_at: str
 
 
-@dataclass(frozen=True, slots=True)
+@frozen_record
 class Growth:
     name: str
     growth_mb: float
 
 
-@dataclass(frozen=True, slots=True)
+@frozen_record
 class Leak:
     """The RSS trend across one worker's scenarios (see :func:`qhub.profiling.rss.detect_leak`)."""
 
@@ -111,7 +112,7 @@ class Leak:
     worker: str | None = None
 
 
-@dataclass(frozen=True, slots=True)
+@frozen_record
 class BudgetViolation:
     budget: str
     key: str
@@ -122,7 +123,7 @@ class BudgetViolation:
     location: str = ""
 
 
-@dataclass(frozen=True, slots=True)
+@frozen_record
 class Budgets:
     configured: bool = False
     limits: Mapping[str, float | None] = field(default_factory=dict)
@@ -131,7 +132,7 @@ class Budgets:
     violations: tuple[BudgetViolation, ...] = ()
 
 
-@dataclass(frozen=True, slots=True)
+@frozen_record
 class Verdict:
     """Everything the gate, the summary and the reports say about a run's performance."""
 

@@ -23,9 +23,9 @@ the OS recorded it) to the end of the run, and cut into:
 from __future__ import annotations
 
 from collections.abc import Mapping
-from dataclasses import dataclass
 
 from qhub._figures import percent
+from qhub._record import frozen_record
 from qhub.profiling.record import Attribution, Part
 from qhub.profiling.timings import NS_PER_MS
 
@@ -45,7 +45,7 @@ LABELS = {
 }
 
 
-@dataclass(frozen=True)
+@frozen_record(slots=False)
 class Timeline:
     """What attribution needs, all on the ``perf_counter_ns`` scale.
 

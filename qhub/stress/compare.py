@@ -19,9 +19,10 @@ test (the shape is kept; the test loses a little power, never gains any).
 from __future__ import annotations
 
 from collections.abc import Mapping
-from dataclasses import asdict, dataclass
+from dataclasses import asdict
 from typing import Any
 
+from qhub._record import frozen_record
 from qhub.stress.histogram import LatencyHistogram
 
 MIN_SAMPLES = 20
@@ -29,7 +30,7 @@ MAX_TEST_SAMPLES = 50_000
 _SHAPE = ("users", "rate", "iterations", "duration_s", "ramp_up_s")
 
 
-@dataclass(frozen=True)
+@frozen_record(slots=False)
 class StressChange:
     """One endpoint that got significantly slower or faster."""
 
@@ -46,7 +47,7 @@ class StressChange:
     current_count: int
 
 
-@dataclass(frozen=True)
+@frozen_record(slots=False)
 class StressComparison:
     """The verdict of :func:`compare_runs`."""
 

@@ -24,9 +24,9 @@ import sys
 import threading
 import time
 from collections.abc import Callable, Iterator
-from dataclasses import dataclass
 from typing import Any
 
+from qhub._record import frozen_record
 from qhub.api.observe import observe_requests
 from qhub.stress.guard import HostGuard
 from qhub.stress.measure import Measurements
@@ -49,7 +49,7 @@ _SIGNALS = tuple(
 )
 
 
-@dataclass(frozen=True)
+@frozen_record(slots=False)
 class LoadOutcome:
     """How the load phase went (besides the measurements)."""
 

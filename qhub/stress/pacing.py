@@ -19,12 +19,13 @@ from __future__ import annotations
 import math
 import threading
 from collections.abc import Callable
-from dataclasses import dataclass
+
+from qhub._record import frozen_record
 
 Clock = Callable[[], float]
 
 
-@dataclass(frozen=True)
+@frozen_record(slots=False)
 class Slot:
     """One iteration handed to a user."""
 

@@ -10,15 +10,16 @@ duration nor an iteration count is given, ``stress.duration_s`` applies.
 from __future__ import annotations
 
 import math
-from dataclasses import asdict, dataclass
+from dataclasses import asdict
 from typing import Any
 
+from qhub._record import frozen_record
 from qhub.exceptions import StressError
 
 MAX_USERS = 10_000
 
 
-@dataclass(frozen=True)
+@frozen_record(slots=False)
 class StressPlan:
     """A resolved stress plan (after the multiplier)."""
 

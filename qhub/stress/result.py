@@ -8,9 +8,10 @@ compared with this one from all samples, not from a few percentiles.
 
 from __future__ import annotations
 
-from dataclasses import asdict, dataclass, field
+from dataclasses import asdict, field
 from typing import Any
 
+from qhub._record import frozen_record
 from qhub._redact import redact_text
 from qhub.stress.histogram import LatencyHistogram
 from qhub.stress.measure import Measurements, Series, TimelinePoint
@@ -20,7 +21,7 @@ SCHEMA = 1
 _CPU_BOUND_PERCENT = 85.0
 
 
-@dataclass(frozen=True)
+@frozen_record(slots=False)
 class Row:
     """One endpoint, step definition, scenario, or all requests together."""
 
@@ -47,7 +48,7 @@ class Row:
         return 100.0 * self.errors / self.count if self.count else 0.0
 
 
-@dataclass(frozen=True)
+@frozen_record(slots=False)
 class BudgetCheck:
     """One budget against what the run measured."""
 
@@ -59,7 +60,7 @@ class BudgetCheck:
     note: str = ""
 
 
-@dataclass(frozen=True)
+@frozen_record(slots=False)
 class StressResult:
     """Everything one stress run measured (see the module docstring)."""
 

@@ -24,6 +24,7 @@ from pathlib import Path
 from typing import Any, TextIO
 
 from qhub._atomic import atomic_write_text
+from qhub._record import frozen_record
 from qhub.exceptions import StressError
 from qhub.stress.budgets import check_budgets
 from qhub.stress.engine import LoadOutcome, run_load
@@ -72,7 +73,7 @@ class StressOptions:
         }
 
 
-@dataclass(frozen=True)
+@frozen_record(slots=False)
 class StressRun:
     """A finished stress run: its record and the configuration it ran with."""
 

@@ -6,6 +6,7 @@ from collections.abc import Sequence
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any, Protocol
 
+from qhub._record import frozen_record
 from qhub.audit.model import Finding, Location, Severity
 
 if TYPE_CHECKING:
@@ -18,7 +19,7 @@ if TYPE_CHECKING:
     from qhub.audit.stepcheck import StepReport
 
 
-@dataclass(frozen=True)
+@frozen_record(slots=False)
 class Rule:
     """One kind of finding."""
 

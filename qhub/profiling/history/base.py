@@ -7,10 +7,10 @@ way to open the configured one.
 from __future__ import annotations
 
 from collections.abc import Mapping, Sequence
-from dataclasses import dataclass
 from types import TracebackType
 from typing import Any, Protocol
 
+from qhub._record import frozen_record
 from qhub.exceptions import ProfilerError
 from qhub.profiling.record import RunRecord
 
@@ -33,7 +33,7 @@ STRESS = "stress"
 """The kind of a ``qhub stress`` run: kept apart from normal runs' trends and baselines."""
 
 
-@dataclass(frozen=True, slots=True)
+@frozen_record
 class RunSummary:
     """One run as listed by the history (no documents loaded)."""
 
@@ -55,7 +55,7 @@ class RunSummary:
     qhub_version: str | None = None
 
 
-@dataclass(frozen=True, slots=True)
+@frozen_record
 class PinnedBaseline:
     """Runs pinned as a named baseline."""
 
@@ -64,7 +64,7 @@ class PinnedBaseline:
     runs: tuple[str, ...]
 
 
-@dataclass(frozen=True, slots=True)
+@frozen_record
 class StoredPart:
     """One stored part as it is kept: its columns and its JSON document (for export)."""
 

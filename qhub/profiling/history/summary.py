@@ -10,12 +10,12 @@ machines, so their times never add up (their *work* does: step time is summed).
 from __future__ import annotations
 
 from collections.abc import Hashable, Iterable
-from dataclasses import dataclass
 
+from qhub._record import frozen_record
 from qhub.profiling.record import worst_status
 
 
-@dataclass(frozen=True, slots=True)
+@frozen_record
 class PartFigures:
     """What the summary needs of one stored part."""
 
@@ -27,7 +27,7 @@ class PartFigures:
     start_ms: float | None = None
 
 
-@dataclass(frozen=True, slots=True)
+@frozen_record
 class Summary:
     status: str
     wall_ms: float

@@ -2,15 +2,16 @@
 
 from __future__ import annotations
 
-from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING, Protocol
+
+from qhub._record import frozen_record
 
 if TYPE_CHECKING:
     from qhub.profiling.reporting import Report
 
 
-@dataclass(frozen=True, slots=True)
+@frozen_record
 class RenderOptions:
     """What a renderer may be told besides the report."""
 

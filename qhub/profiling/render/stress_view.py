@@ -13,8 +13,9 @@ from __future__ import annotations
 
 import math
 from collections.abc import Mapping, Sequence
-from dataclasses import dataclass
 from typing import Any
+
+from qhub._record import frozen_record
 
 MAX_ENDPOINTS = 2000
 MAX_TIMELINE_POINTS = 600
@@ -27,7 +28,7 @@ class StressDocumentError(ValueError):
     """The stored document is not a stress run this report can show."""
 
 
-@dataclass(frozen=True, slots=True)
+@frozen_record
 class EndpointRow:
     """One endpoint (or all requests together) of the run."""
 
@@ -42,7 +43,7 @@ class EndpointRow:
     max_ms: float
 
 
-@dataclass(frozen=True, slots=True)
+@frozen_record
 class TimePoint:
     """One interval of the load (normally a second)."""
 
@@ -55,7 +56,7 @@ class TimePoint:
     """Failed requests per kind in the interval."""
 
 
-@dataclass(frozen=True, slots=True)
+@frozen_record
 class StressView:
     """What the report's stress section shows."""
 

@@ -12,13 +12,14 @@ from __future__ import annotations
 
 import statistics
 from collections.abc import Iterable
-from dataclasses import dataclass, field
+from dataclasses import field
 
+from qhub._record import frozen_record
 from qhub.profiling.history.base import RunHistory
 from qhub.profiling.shard.suite import normalize_file, normalize_key
 
 
-@dataclass(frozen=True)
+@frozen_record(slots=False)
 class Durations:
     """Recorded durations (ms) by scenario key and feature overhead by file."""
 

@@ -20,9 +20,10 @@ from __future__ import annotations
 
 import hashlib
 from collections.abc import Mapping
-from dataclasses import dataclass, field
+from dataclasses import field
 from typing import Any
 
+from qhub._record import frozen_record
 from qhub.profiling.shard.balance import lower_bound, partition
 from qhub.profiling.shard.estimate import Durations
 from qhub.profiling.shard.suite import FeatureFile, Scenario, Suite
@@ -31,7 +32,7 @@ BY = ("scenario", "feature")
 PLAN_VERSION = 1
 
 
-@dataclass(frozen=True, slots=True)
+@frozen_record
 class Unit:
     key: str
     feature: FeatureFile
@@ -40,7 +41,7 @@ class Unit:
     known: bool
 
 
-@dataclass(frozen=True)
+@frozen_record(slots=False)
 class ShardPlan:
     """Every shard's behave arguments and predicted time (ms; counts when not ``timed``)."""
 

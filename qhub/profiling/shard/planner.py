@@ -14,9 +14,9 @@ stops with one line rather than split differently from its siblings.
 from __future__ import annotations
 
 from collections.abc import Mapping
-from dataclasses import dataclass
 from typing import TYPE_CHECKING
 
+from qhub._record import frozen_record
 from qhub._warn import warn
 from qhub.exceptions import ProfilerError
 from qhub.profiling.shard.estimate import Durations, from_history
@@ -27,7 +27,7 @@ if TYPE_CHECKING:
     from qhub.config import QHubConfig
 
 
-@dataclass(frozen=True)
+@frozen_record(slots=False)
 class Planned:
     plan: ShardPlan
     history_note: str | None

@@ -18,15 +18,15 @@ file, so splitting it would run them more than once.
 from __future__ import annotations
 
 import os
-from dataclasses import dataclass
 from typing import Any
 
+from qhub._record import frozen_record
 from qhub.exceptions import ProfilerError
 
 _WHOLE_TAGS = ("setup", "teardown")
 
 
-@dataclass(frozen=True, slots=True)
+@frozen_record
 class Scenario:
     """One selected scenario: its identity (as the profiler records it) and location."""
 
@@ -36,7 +36,7 @@ class Scenario:
     feature_key: str
 
 
-@dataclass(frozen=True, slots=True)
+@frozen_record
 class FeatureFile:
     """One feature file with its selected scenarios (in file order)."""
 
@@ -51,7 +51,7 @@ class FeatureFile:
     """Holds a selected @setup/@teardown scenario: never split."""
 
 
-@dataclass(frozen=True, slots=True)
+@frozen_record
 class Suite:
     features: tuple[FeatureFile, ...]
 
