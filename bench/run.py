@@ -324,48 +324,53 @@ behave process only (the server's TLS work is not in it), less sensitive than wa
 the other jobs sharing the machine.
 
 **The ≤ 1.15 goal of issue 12 is below what a client returning `requests.Response` can
-reach, before any profiling.** A hand-tuned suite on one urllib3 pool is already at 1.141
+reach, before any profiling.** A hand-tuned suite on one urllib3 pool is already at 1.145
 (instructions) with no profiling, reports, config or test data; requests itself adds 119 M
 to import (4 % of ideal: `import requests` minus `import urllib3`) and its own per-request
 work, so hand-tuned on a `requests.Session` is 2.01. qhub warm returns real
 `requests.Response` objects, profiles every step and writes JSON + HTML reports and the
-history, and costs 0.78 of that hand-tuned requests suite (1.576 of ideal).
+history, and costs 0.76 of that hand-tuned requests suite (1.539 of ideal). Wall and CPU
+ratios move with the shared machine: qhub warm / ideal was 1.458 wall / 1.547 CPU in a
+quieter run of the same day with 2.4 % more instructions; the instruction counts are the
+figures to compare.
 
 Where qhub warm's extra work over `ideal` goes, in instructions (valgrind callgrind, one
-run each: exact on a shared machine; measured with the figures above). qhub warm 4,706 M,
-ideal 2,986 M: the 1,720 M between them:
+run each: exact on a shared machine; measured with the figures above). qhub warm 4,594 M,
+ideal 2,985 M: the 1,609 M between them:
 
 | part | instructions | of ideal | how |
 |---|---:|---:|---|
-| urllib3: import, and its per-request work beyond `http.client` | 420 M | 14 % | a |
-| profiling: loading the end-of-run code (records, analysis, renderers) | 250 M | 8 % | b |
-| profiling: per-step collection, record, history, analysis, reports | 348 M | 12 % | c |
-| qhub set-up: its modules (config schema, behave integration, profiler) | 171 M | 6 % | b |
+| urllib3: import, and its per-request work beyond `http.client` | 432 M | 14 % | a |
+| profiling: loading the end-of-run code (records, analysis, renderers) | 190 M | 6 % | b |
+| profiling: per-step collection, record, history, analysis, reports | 341 M | 11 % | c |
+| qhub set-up: its modules (config schema, behave integration, profiler) | 139 M | 5 % | b |
 | requests: import beyond urllib3 | 119 M | 4 % | d |
 | qhub's client per request: `requests.Response`, statistics, deadline | ~110 M | 4 % | e |
 | YAML configuration and templates (`import yaml`) | 88 M | 3 % | b |
-| the rest: test data and disk cache, schema checks, warm-up, GC | ~214 M | 7 % | rest |
+| the rest: test data and disk cache, schema checks, warm-up, GC | ~190 M | 6 % | rest |
 
 (a) `ideal-urllib3` minus `ideal`. (b) `python -c` imports with and without them. (c) qhub
-warm minus the same run with `profiling.enabled=false` (4,108 M), minus (b)'s 250 M; JSON +
+warm minus the same run with `profiling.enabled=false` (4,063 M), minus (b)'s 190 M; JSON +
 HTML reports and the summary are ~45-70 M of it. (d) `import requests` minus `import
 urllib3`. (e) 809 k against urllib3's 692 k instructions per keep-alive HTTPS GET (counted
 in the redesign's session), times 934 requests.
 
 What was cut, and what was not. The redesign of issues 12/15 made the run 3.5 % cheaper
-(4,880 M before it); this session removed 31 M more (4,737 M → 4,706 M: the redaction
-scans for secret hints are one regular expression each instead of a Python loop over up to
-18 hints, and the HTML report's stress section loads only when the history holds stress
-runs). What remains is spread thin: no qhub function's own time is above 1 % of the run
-(cProfile). The large parts are the libraries (urllib3 and requests: ~650 M), the
-profiling the suite asked for (~600 M; ~90 M of it is CPython building the ~40 frozen
-record classes the end of the run uses), and YAML. Closing the rest would mean replacing
-urllib3 with a hand-written HTTP/1.1 client under the short path and returning something
-other than `requests.Response`, or turning profiling off by default: each against this
-project's contract (API.md, "well-kept libraries"), so not done. Cached data barely moves
-the needle in this suite: with one shared Faker the ~7 datasets cost a few ms to generate;
-what qhub saves against `plain` is the TLS handshake per request, the Faker per scenario
-and ~200 ms of module-level imports."""
+(4,880 M before it); this session removed 3 % more (4,737 M → 4,594 M): qhub's 96 frozen
+record types are declared with `@frozen_record` (`qhub/_record.py`), whose equality, hash
+and repr are shared functions instead of three methods CPython compiles per class (~100 M;
+creating a record type is ~40 % cheaper); the redaction scans for secret hints are one
+regular expression each instead of a Python loop over up to 18 hints, and the HTML
+report's stress section loads only when the history holds stress runs. What remains is
+spread thin: no qhub function's own time is above 1 % of the run (cProfile). The large
+parts are the libraries (urllib3 and requests: ~660 M), the profiling the suite asked for
+(~530 M), qhub's modules and YAML. Closing the rest would mean replacing urllib3 with a
+hand-written HTTP/1.1 client under the short path and returning something other than
+`requests.Response`, or turning profiling off by default: each against this project's
+contract (API.md, "well-kept libraries"), so not done. Cached data barely moves the needle
+in this suite: with one shared Faker the ~7 datasets cost a few ms to generate; what qhub
+saves against `plain` is the TLS handshake per request, the Faker per scenario and ~200 ms
+of module-level imports."""
 
 
 def write_docs(table: str) -> None:
