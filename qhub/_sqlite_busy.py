@@ -17,7 +17,7 @@ from typing import TypeVar
 T = TypeVar("T")
 
 
-def is_busy(exc: sqlite3.Error) -> bool:
+def is_busy(exc: BaseException) -> bool:
     """True when SQLite refused because another connection holds the file."""
     text = str(exc).lower()
     return "locked" in text or "busy" in text

@@ -26,7 +26,7 @@ from pathlib import Path
 from typing import Any, TypeVar
 
 from qhub._quarantine import APPLICATION_ID, check_owned, is_corruption, quarantine
-from qhub._sqlite_busy import retry_busy
+from qhub._sqlite_busy import is_busy, retry_busy
 from qhub._warn import shown_path, warn
 from qhub.exceptions import ProfilerError
 from qhub.profiling.history.base import HistoryUnavailableError, NothingRecordedError
@@ -188,7 +188,7 @@ class SQLiteHistory(SQLHistory):
         text = str(exc) or type(exc).__name__
         if isinstance(exc, sqlite3.DatabaseError) and is_corruption(exc):
             return ProfilerError(f"{WHAT} {self.location} is damaged ({text})")
-        if "locked" in text or "busy" in text:
+        if is_busy(exc):
             return HistoryUnavailableError(
                 f"{WHAT} {self.location} is locked by another process; gave up after"
                 f" {self.timeout_s:g} s"
