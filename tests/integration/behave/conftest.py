@@ -2,11 +2,16 @@
 
 from __future__ import annotations
 
+import subprocess
+import sys
 import textwrap
+import time
 from collections.abc import Callable
 from pathlib import Path
 
 import pytest
+
+from tests.conftest import signals_deliverable
 
 STEPS = """
 import os
@@ -87,3 +92,27 @@ def project_factory(tmp_path: Path) -> Callable[..., Path]:
         return make_project(tmp_path / (name or f"p{next(counter)}"), env_py, **kwargs)  # type: ignore[arg-type]
 
     return factory
+
+
+SLOW = "Feature: F\n  Scenario: slow\n    When it sleeps 60.0 seconds\n"
+"""One scenario whose step marks ``started.marker`` and then sleeps for a minute."""
+
+
+def start_in_slow_step(project: Path, env: dict[str, str]) -> subprocess.Popen[str]:
+    """``behave`` in ``project`` (a :data:`SLOW` feature), returned once its step runs, with
+    SIGINT, SIGTERM and SIGHUP deliverable: for the tests that interrupt it."""
+    with signals_deliverable():
+        proc = subprocess.Popen(
+            [sys.executable, "-m", "behave", "--no-color"],
+            cwd=project,
+            env=env,
+            stdout=subprocess.PIPE,
+            stderr=subprocess.PIPE,
+            text=True,
+        )
+    deadline = time.monotonic() + 60
+    while not (project / "started.marker").exists():
+        assert time.monotonic() < deadline, "the slow step never started"
+        assert proc.poll() is None, proc.communicate()
+        time.sleep(0.05)
+    return proc

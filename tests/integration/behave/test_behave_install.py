@@ -5,14 +5,12 @@ from __future__ import annotations
 import json
 import os
 import signal
-import subprocess
-import sys
-import time
 from pathlib import Path
 
 import pytest
 
-from tests.conftest import BEHAVE_HAS_RUNNER, BEHAVE_VERSION, signals_deliverable
+from tests.conftest import BEHAVE_HAS_RUNNER, BEHAVE_VERSION
+from tests.integration.behave.conftest import SLOW, start_in_slow_step
 
 pytestmark = pytest.mark.behave_matrix
 
@@ -257,23 +255,9 @@ def _record():
 atexit.register(_record)
 """
         )
-        feature = "Feature: F\n  Scenario: slow\n    When it sleeps 60.0 seconds\n"
-        project = project_factory(env_py, feature=feature)
+        project = project_factory(env_py, feature=SLOW)
         env = {**os.environ, **qhub_env(project), "USE_QHUB": "1"}
-        with signals_deliverable():
-            proc = subprocess.Popen(
-                [sys.executable, "-m", "behave", "--no-color"],
-                cwd=project,
-                env=env,
-                stdout=subprocess.PIPE,
-                stderr=subprocess.PIPE,
-                text=True,
-            )
-        deadline = time.monotonic() + 60
-        while not (project / "started.marker").exists():
-            assert time.monotonic() < deadline, "the slow step never started"
-            assert proc.poll() is None, proc.communicate()
-            time.sleep(0.05)
+        proc = start_in_slow_step(project, env)
         proc.send_signal(signal.SIGINT)
         out, err = proc.communicate(timeout=60)
         assert proc.returncode != 0

@@ -7,11 +7,10 @@ import os
 import signal
 import subprocess
 import sys
-import time
 
 import pytest
 
-from tests.conftest import signals_deliverable
+from tests.integration.behave.conftest import SLOW, start_in_slow_step
 
 pytestmark = pytest.mark.behave_matrix
 
@@ -157,9 +156,6 @@ class TestOtherToolsVariables:
         assert "app-secret" not in result.output
 
 
-SLOW = "Feature: F\n  Scenario: slow\n    When it sleeps 60.0 seconds\n"
-
-
 @pytest.mark.parametrize("sig", [signal.SIGTERM, signal.SIGHUP], ids=["SIGTERM", "SIGHUP"])
 def test_termination_signal_records_the_run_and_writes_reports(
     sig: signal.Signals, project_factory, qhub_env
@@ -170,20 +166,7 @@ def test_termination_signal_records_the_run_and_writes_reports(
 
     project = project_factory(USER_HOOKS, feature=SLOW)
     env = {**os.environ, **qhub_env(project), "USE_QHUB": "1"}
-    with signals_deliverable():
-        proc = subprocess.Popen(
-            [sys.executable, "-m", "behave", "--no-color"],
-            cwd=project,
-            env=env,
-            stdout=subprocess.PIPE,
-            stderr=subprocess.PIPE,
-            text=True,
-        )
-    deadline = time.monotonic() + 60
-    while not (project / "started.marker").exists():
-        assert time.monotonic() < deadline, "the slow step never started"
-        assert proc.poll() is None, proc.communicate()
-        time.sleep(0.05)
+    proc = start_in_slow_step(project, env)
     proc.send_signal(sig)
     out, err = proc.communicate(timeout=60)
     assert proc.returncode == -sig, (proc.returncode, out, err)

@@ -19,28 +19,25 @@ import pytest
 from qhub.profiling.history import STRESS
 from qhub.profiling.history.sqlite import SQLiteHistory
 from tests.conftest import run_behave
-from tests.integration.stress.conftest import TruthServer, make_project, run_stress, stress_env
+from tests.integration.stress.conftest import (
+    FIXED_AND_HEALTH,
+    TruthServer,
+    make_project,
+    run_stress,
+    stress_env,
+)
 
 pytestmark = pytest.mark.behave_matrix
 
 FEATURES = {
-    "f.feature": """
-        Feature: F
-          @fixed
-          Scenario: fixed
-            When I GET "/fixed"
-            Then the response status is 200
-
-          @health
-          Scenario: health
-            When I GET "/health"
-            Then the response status is 200
-
+    **FIXED_AND_HEALTH,
+    "missing.feature": """
+        Feature: M
           @missing
           Scenario: missing
             When I GET "/missing"
             Then the response status is 404
-        """
+        """,
 }
 
 

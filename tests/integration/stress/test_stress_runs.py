@@ -8,6 +8,7 @@ from pathlib import Path
 import pytest
 
 from tests.integration.stress.conftest import (
+    FIXED_AND_HEALTH,
     TruthServer,
     endpoint,
     make_project,
@@ -16,26 +17,11 @@ from tests.integration.stress.conftest import (
 
 pytestmark = pytest.mark.behave_matrix
 
-SIMPLE = {
-    "simple.feature": """
-        Feature: Simple
-          @fixed
-          Scenario: fixed
-            When I GET "/fixed"
-            Then the response status is 200
-
-          @health
-          Scenario: health
-            When I GET "/health"
-            Then the response status is 200
-        """
-}
-
 
 def test_users_bound_the_servers_concurrency(tmp_path: Path, truth_server: TruthServer) -> None:
     """3 users: the server never sees more than 3 connections or requests at once, and it
     does see them overlap."""
-    project = make_project(tmp_path, SIMPLE)
+    project = make_project(tmp_path, FIXED_AND_HEALTH)
     result = run_stress(
         project,
         "--users",
@@ -56,7 +42,7 @@ def test_users_bound_the_servers_concurrency(tmp_path: Path, truth_server: Truth
 
 def test_iterations_per_user_are_exact(tmp_path: Path, truth_server: TruthServer) -> None:
     """--users 3 --iterations 5: each user runs every selected scenario 5 times."""
-    project = make_project(tmp_path, SIMPLE)
+    project = make_project(tmp_path, FIXED_AND_HEALTH)
     result = run_stress(project, "--users", "3", "--iterations", "5", base_url=truth_server.url)
     assert result.returncode == 0, result.output
     assert truth_server.count("/fixed") == 15
@@ -92,7 +78,7 @@ def test_the_multiplier_scales_users_or_iterations(
 ) -> None:
     """STRESS_MULTIPLIER (QHUB_ twin wins) scales users; --multiplier wins over both."""
     users, per_user = expected
-    project = make_project(tmp_path, SIMPLE)
+    project = make_project(tmp_path, FIXED_AND_HEALTH)
     result = run_stress(
         project,
         "--users",
@@ -113,7 +99,7 @@ def test_the_multiplier_scales_users_or_iterations(
 
 
 def test_a_violated_budget_exits_1(tmp_path: Path, truth_server: TruthServer) -> None:
-    project = make_project(tmp_path, SIMPLE)
+    project = make_project(tmp_path, FIXED_AND_HEALTH)
     result = run_stress(
         project,
         "--iterations",
@@ -140,7 +126,7 @@ def test_a_violated_budget_exits_1(tmp_path: Path, truth_server: TruthServer) ->
 def test_met_budgets_exit_0_and_an_unmeasured_endpoint_fails(
     tmp_path: Path, truth_server: TruthServer
 ) -> None:
-    project = make_project(tmp_path, SIMPLE)
+    project = make_project(tmp_path, FIXED_AND_HEALTH)
     ok = run_stress(
         project,
         "--iterations",
@@ -320,7 +306,7 @@ def test_requests_to_other_hosts_are_refused(tmp_path: Path, truth_server: Truth
 def test_a_run_that_cannot_start_says_why_in_one_line(
     tmp_path: Path, truth_server: TruthServer, args: tuple[str, ...], message: str
 ) -> None:
-    project = make_project(tmp_path, SIMPLE)
+    project = make_project(tmp_path, FIXED_AND_HEALTH)
     result = run_stress(project, "--iterations", "1", *args, base_url=truth_server.url)
     assert result.returncode == 2, result.output
     lines = [line for line in result.stderr.splitlines() if line.startswith("qhub: error:")]
@@ -336,7 +322,7 @@ def test_undefined_steps_and_no_api_refuse_to_start(
     result = run_stress(project, "--iterations", "1", base_url=truth_server.url)
     assert result.returncode == 2
     assert "undefined steps" in result.stderr and "nobody defined this step" in result.stderr
-    project = make_project(tmp_path / "n", SIMPLE)
+    project = make_project(tmp_path / "n", FIXED_AND_HEALTH)
     result = run_stress(project, "--iterations", "1", base_url=None)
     assert result.returncode == 2
     assert "no API host configured" in result.stderr
@@ -347,7 +333,7 @@ def test_a_slower_endpoint_than_in_the_previous_run_is_named(
 ) -> None:
     """The second run of the same load against a slower /fixed: SLOWER, exit 1 with
     --fail-on-regression; a different load is not compared at all."""
-    project = make_project(tmp_path, SIMPLE)
+    project = make_project(tmp_path, FIXED_AND_HEALTH)
     args = (
         "--users",
         "2",
@@ -401,7 +387,7 @@ def before_all(context):
 def after_all(context):
     print("after_all ran")
 """
-    project = make_project(tmp_path, SIMPLE, environment=env)
+    project = make_project(tmp_path, FIXED_AND_HEALTH, environment=env)
     result = run_stress(project, "--iterations", "1", base_url=truth_server.url)
     assert result.returncode == 2, result.output
     assert "qhub: error: before_all failed" in result.stderr

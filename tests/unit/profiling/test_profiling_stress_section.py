@@ -11,7 +11,6 @@ import dataclasses
 import json
 import math
 import re
-from types import SimpleNamespace
 from typing import Any
 
 import pytest
@@ -29,7 +28,7 @@ from qhub.profiling.render.stress_view import (
 from qhub.profiling.reporting import StressRuns
 from qhub.stress.measure import Measurements
 from qhub.stress.plan import resolve_plan
-from qhub.stress.result import freeze
+from tests.unit.stress.conftest import frozen_result
 
 EVIL = "<script>alert(1)</script>"
 
@@ -44,26 +43,15 @@ def stored_run(*, seconds: int = 3) -> dict[str, Any]:
         if second == 2:
             m.request("GET /pets/{id}", 5.0, 0.0, None, TimeoutError("slow"))
         m.tick(float(second))
-    outcome = SimpleNamespace(
+    result = frozen_result(
+        m,
         elapsed_s=float(seconds),
         stop_reason="duration",
-        signal_name=None,
-        abandoned=False,
         cpu_percent=5.0,
         users_started=2,
-        iterations_due=0,
-        iterations_handed_out=0,
-    )
-    plan = resolve_plan(StressSettings(), {"users": 2, "duration_s": float(seconds)})
-    result = freeze(
-        m,
         run_id="stress-1",
         started_at="2026-01-02T10:00:00Z",
-        behave_version="1.3.3",
-        behave_args=[],
-        plan=plan,
-        outcome=outcome,
-        pools={},
+        plan=resolve_plan(StressSettings(), {"users": 2, "duration_s": float(seconds)}),
     )
     return json.loads(json.dumps(result.as_dict()))  # as stored: JSON, nothing else
 

@@ -6,7 +6,6 @@ from __future__ import annotations
 import random
 from dataclasses import replace
 from pathlib import Path
-from types import SimpleNamespace
 from typing import Any
 
 import pytest
@@ -20,8 +19,8 @@ from qhub.stress.compare import compare_runs, compare_with_settings
 from qhub.stress.histogram import LatencyHistogram
 from qhub.stress.history import document_problem, load_document, record_run, run_status
 from qhub.stress.measure import Measurements
-from qhub.stress.plan import resolve_plan
-from qhub.stress.result import StressResult, freeze
+from qhub.stress.result import StressResult
+from tests.unit.stress.conftest import frozen_result
 
 
 def _result(*, signal: str | None = None, budget_p95_ms: float | None = None) -> StressResult:
@@ -29,25 +28,13 @@ def _result(*, signal: str | None = None, budget_p95_ms: float | None = None) ->
     for i in range(30):
         m.request("GET /pets/{id}", 10.0 + i, 0.0, 200, None)
     m.tick(1.0)
-    outcome = SimpleNamespace(
+    result = frozen_result(
+        m,
         elapsed_s=1.5,
         stop_reason="signal" if signal else "iterations",
         signal_name=signal,
-        abandoned=False,
         cpu_percent=3.0,
-        users_started=1,
-        iterations_due=0,
-        iterations_handed_out=0,
-    )
-    result = freeze(
-        m,
         run_id="stress-unit",
-        started_at="t",
-        behave_version="1.3.3",
-        behave_args=[],
-        plan=resolve_plan(StressSettings(), {}),
-        outcome=outcome,
-        pools={},
     )
     settings = replace(StressSettings(), budget_p95_ms=budget_p95_ms)
     return result.with_budgets(check_budgets(result, settings))

@@ -5,7 +5,6 @@ from __future__ import annotations
 import math
 import random
 from dataclasses import replace
-from types import SimpleNamespace
 from typing import Any
 
 import pytest
@@ -19,7 +18,7 @@ from qhub.stress.measure import Measurements, error_kind
 from qhub.stress.pacing import Pacer
 from qhub.stress.plan import resolve_plan
 from qhub.stress.render import renderer
-from qhub.stress.result import freeze
+from tests.unit.stress.conftest import frozen_result
 
 
 def nearest_rank(values: list[float], q: float) -> float:
@@ -347,26 +346,7 @@ class TestMeasurementsAndBudgets:
             error="boom",
         )
         m.tick(1.0)
-        outcome = SimpleNamespace(
-            elapsed_s=2.0,
-            stop_reason="iterations",
-            signal_name=None,
-            abandoned=False,
-            cpu_percent=12.0,
-            users_started=2,
-            iterations_due=0,
-            iterations_handed_out=0,
-        )
-        result = freeze(
-            m,
-            run_id="r",
-            started_at="t",
-            behave_version="1.3.3",
-            behave_args=[],
-            plan=resolve_plan(StressSettings(), {}),
-            outcome=outcome,
-            pools={},
-        )
+        result = frozen_result(m, elapsed_s=2.0, cpu_percent=12.0, users_started=2)
         return result.with_budgets(check_budgets(result, settings))
 
     def test_budgets(self) -> None:
@@ -533,26 +513,7 @@ class TestHtml:
             error="<img src=x onerror=alert(1)>",
         )
         m.tick(1.0)
-        outcome = SimpleNamespace(
-            elapsed_s=1.0,
-            stop_reason="duration",
-            signal_name=None,
-            abandoned=False,
-            cpu_percent=1.0,
-            users_started=1,
-            iterations_due=0,
-            iterations_handed_out=0,
-        )
-        result = freeze(
-            m,
-            run_id="r",
-            started_at="t",
-            behave_version="1.3.3",
-            behave_args=[],
-            plan=resolve_plan(StressSettings(), {}),
-            outcome=outcome,
-            pools={},
-        )
+        result = frozen_result(m, stop_reason="duration")
         page = renderer("html")(result)
         assert "<script>" not in page and "<img" not in page and "<b>evil" not in page
         assert "&lt;script&gt;" in page
