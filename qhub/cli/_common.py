@@ -54,3 +54,20 @@ positive_seconds = number(low=0, low_open=True, high=86_400)
 """A timeout in seconds: more than 0, at most a day."""
 positive_count = number(low=1, high=1_000_000, integer=True)
 """A count such as ``--last N``: a whole number from 1."""
+
+
+def append_step_summary(markdown: str) -> None:
+    """Append ``markdown`` to the file ``$GITHUB_STEP_SUMMARY`` names (a GitHub Actions job
+    summary); a file that cannot be written is one warning, never a failed gate."""
+    import os
+
+    from qhub._warn import warn
+
+    summary = os.environ.get("GITHUB_STEP_SUMMARY")
+    if not summary:
+        return
+    try:
+        with open(summary, "a", encoding="utf-8") as handle:
+            handle.write(markdown + "\n")
+    except OSError as exc:
+        warn(f"cannot append to GITHUB_STEP_SUMMARY {summary}: {exc.strerror or exc}")

@@ -14,7 +14,7 @@ import os
 import sys
 from typing import TYPE_CHECKING, Any
 
-from qhub.cli._common import config_from_args, number, positive_count
+from qhub.cli._common import append_step_summary, config_from_args, number, positive_count
 from qhub.exceptions import UsageError
 
 if TYPE_CHECKING:
@@ -149,21 +149,14 @@ def run(args: argparse.Namespace) -> int:
 
 
 def _ci_files(report: Report, junit: str | None) -> None:
-    from qhub._warn import warn
     from qhub.profiling.render import RenderOptions, renderer
 
     if junit:
         from qhub._atomic import atomic_write_text
 
         atomic_write_text(junit, renderer("junit")(report, RenderOptions()))
-    summary = os.environ.get("GITHUB_STEP_SUMMARY")
-    if summary:
-        text = renderer("markdown")(report, RenderOptions(link=None))
-        try:
-            with open(summary, "a", encoding="utf-8") as handle:
-                handle.write(text + "\n")
-        except OSError as exc:
-            warn(f"cannot append to GITHUB_STEP_SUMMARY {summary}: {exc.strerror or exc}")
+    if os.environ.get("GITHUB_STEP_SUMMARY"):
+        append_step_summary(renderer("markdown")(report, RenderOptions(link=None)))
 
 
 def _print(report: Report, fmt: str) -> None:

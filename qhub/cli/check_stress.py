@@ -158,10 +158,11 @@ def _annotations(comparison: StressComparison, against: str) -> str:
 
 
 def _markdown(current: str, comparison: StressComparison, against: str) -> str:
+    from qhub.profiling.render._fmt import md_cell
     from qhub.stress.compare import change_figures
 
-    def cell(text: str) -> str:
-        return text.replace("|", "\\|").replace("\n", " ")
+    def cell(text: str) -> str:  # run ids, endpoints and reasons come from stored runs
+        return md_cell(text, 200)
 
     lines = [f"### qhub stress check: {cell(current)} vs {against} {cell(comparison.baseline_run)}"]
     if not comparison.comparable:
@@ -175,23 +176,17 @@ def _markdown(current: str, comparison: StressComparison, against: str) -> str:
     if changes:
         lines += ["", "| | endpoint | change |", "|---|---|---|"]
         lines += [
-            f"| {c.direction} | {cell(c.endpoint)} | {cell(change_figures(c))} |" for c in changes
+            f"| {c.direction} | {cell(c.endpoint)} | {change_figures(c)} |" for c in changes
         ]
     return "\n".join(lines) + "\n"
 
 
 def _step_summary(current: str, comparison: StressComparison, against: str) -> None:
     """The Markdown verdict appended to ``$GITHUB_STEP_SUMMARY``, as ``qhub check`` does."""
-    from qhub._warn import warn
+    from qhub.cli._common import append_step_summary
 
-    summary = os.environ.get("GITHUB_STEP_SUMMARY")
-    if not summary:
-        return
-    try:
-        with open(summary, "a", encoding="utf-8") as handle:
-            handle.write(_markdown(current, comparison, against) + "\n")
-    except OSError as exc:
-        warn(f"cannot append to GITHUB_STEP_SUMMARY {summary}: {exc.strerror or exc}")
+    if os.environ.get("GITHUB_STEP_SUMMARY"):
+        append_step_summary(_markdown(current, comparison, against))
 
 
 __all__ = ["refuse_other_options", "run_stress_check"]

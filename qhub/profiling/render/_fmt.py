@@ -39,6 +39,15 @@ def short(text: Any, width: int = 60) -> str:
     return line if len(line) <= width else line[: width - 1] + "…"
 
 
+def md_cell(text: Any, width: int = 60) -> str:
+    """Markdown text (a table cell, a heading): one safe line of at most ``width`` chars;
+    backslashes, pipes, backticks and angle brackets neutralised."""
+    return (
+        short(text, width).replace("\\", "\\\\").replace("|", "\\|").replace("`", "'")
+        .replace("<", "&lt;").replace(">", "&gt;")
+    )  # fmt: skip
+
+
 def plural(n: int, word: str) -> str:
     return f"{n} {word}{'' if n == 1 else 's'}"
 

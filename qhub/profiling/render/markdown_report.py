@@ -5,7 +5,7 @@
 
 from __future__ import annotations
 
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING
 
 from qhub.profiling.render._fmt import (
     KIND_LABELS,
@@ -15,8 +15,8 @@ from qhub.profiling.render._fmt import (
     by_status,
     counts_line,
     data_line,
+    md_cell,
     seconds,
-    short,
     stats_sets,
 )
 from qhub.profiling.render.base import RenderOptions
@@ -25,14 +25,6 @@ if TYPE_CHECKING:
     from qhub.profiling.reporting import Report
 
 TOP = 5
-
-
-def _cell(text: Any, width: int = 60) -> str:
-    """Table-cell text: one safe line; pipes, backticks and angle brackets neutralised."""
-    return (
-        short(text, width).replace("\\", "\\\\").replace("|", "\\|").replace("`", "'")
-        .replace("<", "&lt;").replace(">", "&gt;")
-    )  # fmt: skip
 
 
 def _headline(report: Report) -> str:
@@ -47,7 +39,7 @@ def _headline(report: Report) -> str:
     extra = (f", {violations} budget violation(s)" if violations else "") + (
         ", memory leak" if verdict.leak else ""
     )
-    return f"### {icon} qhub performance: {_cell(text, 200)}{extra}"
+    return f"### {icon} qhub performance: {md_cell(text, 200)}{extra}"
 
 
 def render(report: Report, options: RenderOptions) -> str:
@@ -57,18 +49,18 @@ def render(report: Report, options: RenderOptions) -> str:
     out = [
         _headline(report),
         "",
-        f"Run `{_cell(run.id)}` ({_cell(run.status)}{pooled}): wall {seconds(run.wall_ms)},"
-        f" {totals.scenarios} scenarios ({_cell(by_status(totals.scenarios_by_status), 80)}),"
+        f"Run `{md_cell(run.id)}` ({md_cell(run.status)}{pooled}): wall {seconds(run.wall_ms)},"
+        f" {totals.scenarios} scenarios ({md_cell(by_status(totals.scenarios_by_status), 80)}),"
         f" {totals.steps} steps"
-        + (f", commit `{_cell(str(run.git_commit)[:10])}`" if run.git_commit else "")
+        + (f", commit `{md_cell(str(run.git_commit)[:10])}`" if run.git_commit else "")
         + (" (uncommitted changes)" if run.git_dirty else "")
-        + f"; baseline: {_cell(baseline_label(verdict), 80)}",
+        + f"; baseline: {md_cell(baseline_label(verdict), 80)}",
         "",
     ]
     for warning in verdict.warnings:
-        out.append(f"> ⚠️ {_cell(warning, 200)}")
+        out.append(f"> ⚠️ {md_cell(warning, 200)}")
     for note in report.notes:
-        out.append(f"> {_cell(note, 200)}")
+        out.append(f"> {md_cell(note, 200)}")
     if verdict.warnings or report.notes:
         out.append("")
     changes = (*verdict.regressions, *verdict.improvements)
@@ -77,25 +69,27 @@ def render(report: Report, options: RenderOptions) -> str:
         out += [
             f"| {'+' if c.verdict == 'regression' else ''}"
             f"{'' if c.change_percent is None else format(c.change_percent, '+.1f') + '%'}"
-            f" | {c.baseline_ms or 0:.2f} | {c.current_ms or 0:.2f} | {_cell(c.method)}"
-            f" | {KIND_LABELS.get(c.kind, c.kind)}: {_cell(c.name)} |"
+            f" | {c.baseline_ms or 0:.2f} | {c.current_ms or 0:.2f} | {md_cell(c.method)}"
+            f" | {KIND_LABELS.get(c.kind, c.kind)}: {md_cell(c.name)} |"
             for c in changes[:TOP]
         ]
         out.append("")
     if verdict.not_compared:
-        shown = ", ".join(f"{_cell(c.name, 40)} ({c.verdict})" for c in verdict.not_compared[:TOP])
+        shown = ", ".join(
+            f"{md_cell(c.name, 40)} ({c.verdict})" for c in verdict.not_compared[:TOP]
+        )
         more = len(verdict.not_compared) - TOP
         out += [f"Not compared: {shown}" + (f" and {more} more" if more > 0 else ""), ""]
     failed = [s for s in record.scenarios if s.status in ("failed", "error")]
     if failed:
         out += ["| Failed scenario | Error |", "|---|---|"]
-        out += [f"| {_cell(s.name)} | {_cell(s.error or '?', 120)} |" for s in failed[:TOP]]
+        out += [f"| {md_cell(s.name)} | {md_cell(s.error or '?', 120)} |" for s in failed[:TOP]]
         out.append("")
     violations = verdict.budgets.violations
     if violations:
         out += ["| Budget | Value | Limit | What |", "|---|---:|---:|---|"]
         out += [
-            f"| {v.budget} | {v.value:.1f} {v.unit} | {v.limit:.1f} | {_cell(v.name)} |"
+            f"| {v.budget} | {v.value:.1f} {v.unit} | {v.limit:.1f} | {md_cell(v.name)} |"
             for v in violations[:TOP]
         ]
         out.append("")
@@ -103,23 +97,23 @@ def render(report: Report, options: RenderOptions) -> str:
     if steps:
         out += ["**Slowest step definitions**", "", "| Total ms | Calls | p95 ms | Step |",
                 "|---:|---:|---:|---|"]  # fmt: skip
-        out += [f"| {r.total_ms:.1f} | {r.count} | {r.p95_ms:.2f} | {_cell(r.pattern)} |"
+        out += [f"| {r.total_ms:.1f} | {r.count} | {r.p95_ms:.2f} | {md_cell(r.pattern)} |"
                 for r in steps]  # fmt: skip
         out.append("")
     sets = stats_sets(record)
     line = data_line(sets)
     if line is not None:
-        out += [_cell(line[0].upper() + line[1:], 300), ""]
+        out += [md_cell(line[0].upper() + line[1:], 300), ""]
     budgets = budget_rows(sets)
     if budgets:
         out += ["| API budget | p95 ms | Budget ms | Result |", "|---|---:|---:|---|"]
         out += [
-            f"| {_cell(b['api'])} {_cell(b['endpoint'])}"
+            f"| {md_cell(b['api'])} {md_cell(b['endpoint'])}"
             f" | {'-' if b.get('p95_ms') is None else format(float(b['p95_ms']), '.1f')}"
             f" | {float(b.get('budget_ms') or 0):.1f} | {budget_verdict(b)} |"
             for b in budgets
         ]
         out.append("")
     if options.link:
-        out.append(f"Full report: [{_cell(options.link)}]({options.link.replace(')', '%29')})")
+        out.append(f"Full report: [{md_cell(options.link)}]({options.link.replace(')', '%29')})")
     return "\n".join(out) + "\n"
