@@ -39,16 +39,14 @@ class StressPlan:
         return asdict(self)
 
     def describe(self) -> str:
-        """One line: ``8 users for 30 s, back to back`` / ``... at 20 iterations/s``."""
-        length = []
-        if self.duration_s is not None:
-            length.append(f"for {self.duration_s:g} s")
-        if self.iterations is not None:
-            length.append(f"{self.iterations} iteration(s) per user")
-        pace = f"at {self.rate:g} iterations/s" if self.rate else "back to back"
+        """One line: ``8 users for 30 s, back to back`` / ``... at 20 iterations/s``, then
+        the ramp-up and multiplier when there are any."""
+        from qhub.profiling.render.stress_view import plan_line
+
         ramp = f", ramp-up {self.ramp_up_s:g} s" if self.ramp_up_s else ""
         mult = f" (x{self.multiplier:g} {self.scale})" if self.multiplier != 1 else ""
-        return f"{self.users} user(s) {' and '.join(length)}, {pace}{ramp}{mult}"
+        line = plan_line(self.users, self.duration_s, self.iterations, self.rate)
+        return f"{line}{ramp}{mult}"
 
 
 def resolve_plan(settings: Any, options: dict[str, Any]) -> StressPlan:

@@ -136,19 +136,31 @@ def _point(value: Any, where: str) -> TimePoint:
     )
 
 
-def _plan(plan: Mapping[str, Any]) -> str:
-    """``4 user(s) for 30 s, back to back``, as ``qhub stress`` says it."""
-    users = _count(plan, "users", "plan")
-    duration = _optional_number(plan, "duration_s", "plan")
-    iterations = plan.get("iterations")
-    rate = _optional_number(plan, "rate", "plan")
+def plan_line(
+    users: int, duration_s: float | None, iterations: int | None, rate: float | None
+) -> str:
+    """``4 user(s) for 30 s, back to back`` / ``... at 20 iterations/s``: how qhub words a
+    stress plan (``qhub stress`` adds its ramp-up and multiplier)."""
     length = []
-    if duration is not None:
-        length.append(f"for {duration:g} s")
+    if duration_s is not None:
+        length.append(f"for {duration_s:g} s")
     if iterations is not None:
-        length.append(f"{_count(plan, 'iterations', 'plan')} iteration(s) per user")
+        length.append(f"{iterations} iteration(s) per user")
     pace = f"at {rate:g} iterations/s" if rate else "back to back"
     return f"{users} user(s) {' and '.join(length)}, {pace}"
+
+
+def _plan(plan: Mapping[str, Any]) -> str:
+    """:func:`plan_line` of a stored plan, each value checked first."""
+    iterations = (
+        _count(plan, "iterations", "plan") if plan.get("iterations") is not None else None
+    )
+    return plan_line(
+        _count(plan, "users", "plan"),
+        _optional_number(plan, "duration_s", "plan"),
+        iterations,
+        _optional_number(plan, "rate", "plan"),
+    )
 
 
 def _mapping(value: Any, where: str) -> Mapping[str, Any]:
