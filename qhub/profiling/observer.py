@@ -79,10 +79,10 @@ class BehaveObserver:
         self._step_modules: tuple[tuple[str, int], ...] = ()
         self._phases: dict[str, int] = {}
         self._meta: dict[str, Any] = {}
-        # per step, as recorded on the hot path: (the opening entry (step, start, RSS before,
-        # charged at start), end, RSS after, peak, depth, charged at end); unpacked in freeze
         self._steps: list[tuple[tuple[Any, int, Any, int], int, Any, int, int, int]] = []
-        """(step, start, end, raw RSS before, raw RSS after, tracemalloc peak, depth, charged)."""
+        """Per step, as the hot path records it: (the opening entry (step, start, raw RSS
+        before, charged at start), end, raw RSS after, tracemalloc peak, depth, charged at
+        end); :meth:`freeze` unpacks it."""
         self._scenarios: list[tuple[Any, int, int, Any, Any, int, Any, int]] = []
         """(scenario, start, end, raw RSS start, raw RSS end, seq, feature, charged ns)."""
         self._features: list[tuple[Any, int, int, Any, Any, int]] = []
